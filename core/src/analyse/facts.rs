@@ -1,0 +1,122 @@
+//! The facts the analyser establishes about a statement: what policy (plugins) and audit see.
+
+use serde::Serialize;
+use sqlparser::ast::Statement;
+
+/// The coarse kind of a statement, which datasources allow or refuse as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum StatementKind {
+    /// SELECT, VALUES, TABLE and other queries without side effects.
+    Read,
+    /// INSERT (including INSERT ... SELECT).
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// Schema changes: CREATE, ALTER, DROP, TRUNCATE, ...
+    Ddl,
+    /// Statements that are neither of the above but harmless to forward when allowed
+    /// (EXPLAIN, SHOW, DESCRIBE, ...).
+    Other,
+}
+
+impl StatementKind {
+    /// The kind's name in configuration (`statements = [...]`) and in facts.
+    pub fn name(self) -> &'static str {
+        match self {
+            StatementKind::Read => "read",
+            StatementKind::Insert => "insert",
+            StatementKind::Update => "update",
+            StatementKind::Delete => "delete",
+            StatementKind::Ddl => "ddl",
+            StatementKind::Other => "other",
+        }
+    }
+}
+
+/// A relation (table or view) name, normalised with the dialect's case rules: unquoted parts
+/// folded as the database folds them, quoted parts kept exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RelationName {
+    /// The schema (or database, in MySQL) when the statement names one.
+    pub schema: Option<String>,
+    /// The relation's own name.
+    pub name: String,
+}
+
+/// How a statement touches a relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Rows are read.
+    Read,
+    /// Rows are inserted, updated or deleted, or the relation's definition changes.
+    Write,
+}
+
+/// One relation the statement touches, once per access mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RelationAccess {
+    /// The relation, as resolved (CTE names never appear here).
+    pub relation: RelationName,
+    /// Read or write.
+    pub access: Access,
+}
+
+/// Where in a statement a column is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnUsage {
+    /// In the select list or RETURNING.
+    Projection,
+    /// In WHERE, HAVING, QUALIFY.
+    Filter,
+    /// In a JOIN condition.
+    Join,
+    /// In GROUP BY.
+    Grouping,
+    /// In ORDER BY.
+    Ordering,
+    /// The target or the source of an assignment (UPDATE SET, INSERT column list).
+    Assignment,
+}
+
+/// One use of a column.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ColumnUse {
+    /// The relation the column belongs to, when the resolver can tell without the catalog
+    /// (qualified by a table or alias, or the only relation in scope).
+    pub relation: Option<RelationName>,
+    /// The column's normalised name.
+    pub column: String,
+    /// Where it is used.
+    pub usage: ColumnUsage,
+}
+
+/// Everything the analyser established about one statement. Plain, serialisable data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementFacts {
+    /// The statement's kind.
+    pub kind: StatementKind,
+    /// Relations touched, sorted, each (relation, access) pair once.
+    pub relations: Vec<RelationAccess>,
+    /// Column uses, sorted and de-duplicated.
+    pub columns: Vec<ColumnUse>,
+    /// Functions called, normalised (lower-case, schema-qualified when written so), sorted, once each.
+    pub functions: Vec<String>,
+    /// How many positional parameters the statement expects.
+    pub placeholders: usize,
+}
+
+/// The analyser's output: the facts, the verified AST, and the exact text to send.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// What the statement does.
+    pub facts: StatementFacts,
+    /// The parsed statement, for later stages that rewrite it.
+    pub statement: Statement,
+    /// The re-serialised statement, verified to re-parse to `statement`.
+    pub sql: String,
+}

@@ -1,0 +1,41 @@
+//! Statement analysis: SQL text in, verified statement facts out. Fail closed.
+//!
+//! Entry point: [`analyse`]. It parses with the datasource's dialect (string literals left
+//! escaped, see ARCHITECTURE.md "parser traps"), insists on exactly one statement, refuses session
+//! and procedural statements, resolves every relation through a scope-aware walk (CTEs shadow
+//! tables only where SQL says they do), and re-serialises the AST, re-parsing the result and
+//! comparing; only that verified text is ever sent to a database.
+
+mod classify;
+mod depth;
+mod dialect;
+mod error;
+mod facts;
+mod lexical;
+mod parse;
+mod resolve;
+mod roundtrip;
+#[cfg(test)]
+mod tests;
+
+pub use dialect::Dialect;
+pub use error::AnalyseError;
+pub use facts::{
+    Access, Analysis, ColumnUsage, ColumnUse, RelationAccess, RelationName, StatementFacts, StatementKind,
+};
+
+/// Analyses one SQL statement in `dialect`.
+///
+/// # Errors
+/// [`AnalyseError`] when the text does not parse, is not exactly one statement, is a statement
+/// kind Sluice never forwards, uses a construct the resolver does not understand, or does not
+/// survive the print/re-parse round trip unchanged.
+pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
+    let statement = parse::parse_one(dialect, sql)?;
+    let mut resolver = resolve::Resolver::new(dialect);
+    let kind = classify::walk_statement(&mut resolver, &statement)?;
+    let placeholders = lexical::count(dialect, &statement)?;
+    let facts = resolver.finish(kind, placeholders);
+    let sql = roundtrip::verified_sql(dialect, &statement)?;
+    Ok(Analysis { facts, statement, sql })
+}

@@ -1,0 +1,89 @@
+//! The configuration file's shape, as written by people. Field docs are the configuration
+//! reference: each states its default, its unit and, where it matters, its security effect.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::auth::AuthSection;
+
+/// The whole configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[server]`: listening address and request limits.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[auth]`: how callers authenticate. Required: Sluice refuses to start open.
+    #[serde(default)]
+    pub auth: AuthSection,
+    /// `[datasources.<name>]`: the databases callers may query, by the name they use in requests.
+    #[serde(default)]
+    pub datasources: BTreeMap<String, DatasourceSection>,
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Address to listen on. Default `127.0.0.1:8080`: loopback only until you decide otherwise.
+    pub listen: String,
+    /// Largest accepted request body, in bytes. Default 1 MiB. Larger bodies get `413 too_large`.
+    pub max_body_bytes: usize,
+    /// Longest accepted SQL text, in bytes. Default 64 KiB. Longer statements get `413 too_large`.
+    pub max_sql_bytes: usize,
+    /// Most positional parameters per request. Default 1000.
+    pub max_params: usize,
+    /// On shutdown, how long in-flight requests may take to finish, in seconds. Default 30.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            listen: "127.0.0.1:8080".into(),
+            max_body_bytes: 1 << 20,
+            max_sql_bytes: 64 << 10,
+            max_params: 1000,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// `[datasources.<name>]`: one database.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasourceSection {
+    /// `postgres`, `mysql` (also MariaDB) or `sqlite`. Required.
+    pub kind: String,
+    /// Connection URL for `postgres` (`postgres://user@host:5432/db`) and `mysql`
+    /// (`mysql://user@host:3306/db`). Put passwords in the environment: `${PG_PASSWORD}`.
+    pub url: Option<String>,
+    /// Database file for `sqlite`, relative to the configuration file's directory.
+    pub path: Option<PathBuf>,
+    /// `sqlite` only: SQL files run in order, once, when the database file does not exist yet
+    /// (schema and seed data). Relative to the configuration file's directory. Default none.
+    #[serde(default)]
+    pub bootstrap: Vec<PathBuf>,
+    /// Statement kinds this datasource accepts: any of `read`, `insert`, `update`, `delete`,
+    /// `ddl`, `other` (EXPLAIN, SHOW, ...). Default `["read", "insert", "update", "delete"]`:
+    /// schema changes must be enabled explicitly. Session, transaction and procedural
+    /// statements are never forwarded, whatever this says.
+    pub statements: Option<Vec<String>>,
+    /// Connections in the pool. Default 16.
+    pub pool_size: Option<usize>,
+    /// How long to wait for a connection (new or from the pool), in milliseconds. Default 5000.
+    /// Past it the request gets `503 unavailable`.
+    pub connect_timeout_ms: Option<u64>,
+    /// Statement timeout, in milliseconds. Default 30000. The database cancels the statement and
+    /// the caller gets `504 timeout`.
+    pub statement_timeout_ms: Option<u64>,
+    /// Most rows returned per request. Default 1000.
+    pub max_rows: Option<u64>,
+    /// Largest encoded result, in bytes of JSON row data. Default 16 MiB.
+    pub max_response_bytes: Option<usize>,
+    /// What happens when a result exceeds `max_rows` or `max_response_bytes`: `reject` (default)
+    /// answers `413 too_large`; `truncate` returns what fits with `"truncated": true`.
+    pub on_overflow: Option<String>,
+}

@@ -1,0 +1,296 @@
+//! Trusted runtime values, produced from a [`ConfigFile`] by [`validate`] and never changed after.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::Problems;
+use super::file::{ConfigFile, DatasourceSection, ServerSection};
+use crate::analyse::StatementKind;
+use crate::auth::Authenticator;
+use crate::execute::Limits;
+
+/// The validated configuration.
+pub struct Config {
+    /// Listener and request limits.
+    pub server: ServerSettings,
+    /// How callers authenticate.
+    pub auth: Authenticator,
+    /// Datasources by name.
+    pub datasources: BTreeMap<String, DatasourceSettings>,
+}
+
+/// Validated `[server]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Longest SQL text, bytes.
+    pub max_sql_bytes: usize,
+    /// Most parameters per request.
+    pub max_params: usize,
+    /// How long in-flight requests may run on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// The database families Sluice connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasourceKind {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+    /// An SQLite file, embedded.
+    Sqlite,
+}
+
+/// Where a datasource's data lives.
+#[derive(Clone)]
+pub enum Target {
+    /// A server URL (may hold a password: never printed).
+    Url(String),
+    /// An SQLite file and the scripts that create it.
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// Scripts run once, in order, when the file does not exist.
+        bootstrap: Vec<PathBuf>,
+    },
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Url(url) => write!(f, "Url({:?})", redact_url(url)),
+            Target::Sqlite { path, bootstrap } => {
+                f.debug_struct("Sqlite").field("path", path).field("bootstrap", bootstrap).finish()
+            }
+        }
+    }
+}
+
+/// `url` with any credentials between `://` and `@` replaced, for logs and reports.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let (head, _) = url.split_at(scheme_end + 3);
+            let (_, tail) = url.split_at(at);
+            format!("{head}***{tail}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// What to do with a result over a datasource's row or byte limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Answer `413 too_large`.
+    Reject,
+    /// Return what fits, flagged `"truncated": true`.
+    Truncate,
+}
+
+/// Validated `[datasources.<name>]`.
+#[derive(Debug, Clone)]
+pub struct DatasourceSettings {
+    /// Database family.
+    pub kind: DatasourceKind,
+    /// Where the data lives.
+    pub target: Target,
+    /// Pool size.
+    pub pool_size: usize,
+    /// Connection / pool wait timeout.
+    pub connect_timeout: Duration,
+    /// Statement timeout and row limit.
+    pub limits: Limits,
+    /// Largest encoded result, bytes.
+    pub max_response_bytes: usize,
+    /// Reject or truncate oversized results.
+    pub overflow: Overflow,
+    /// Statement kinds accepted.
+    pub statements: BTreeSet<StatementKind>,
+}
+
+const KINDS: [StatementKind; 6] = [
+    StatementKind::Read,
+    StatementKind::Insert,
+    StatementKind::Update,
+    StatementKind::Delete,
+    StatementKind::Ddl,
+    StatementKind::Other,
+];
+
+/// Checks `file` completely, recording every problem; returns the runtime configuration only
+/// when there were none. Relative paths are resolved against `base_dir`.
+pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> Option<Config> {
+    let server = validate_server(&file.server, problems);
+    let auth = file.auth.validate(base_dir, problems);
+    if file.datasources.is_empty() {
+        problems.add("datasources", "no datasource configured; add a [datasources.<name>] table");
+    }
+    let datasources: BTreeMap<_, _> = file
+        .datasources
+        .iter()
+        .filter_map(|(name, section)| {
+            validate_datasource(name, section, base_dir, problems).map(|ds| (name.clone(), ds))
+        })
+        .collect();
+    if !problems.is_empty() {
+        return None;
+    }
+    Some(Config { server: server?, auth: auth?, datasources })
+}
+
+fn validate_server(s: &ServerSection, problems: &mut Problems) -> Option<ServerSettings> {
+    let listen = s.listen.parse::<SocketAddr>();
+    if listen.is_err() {
+        problems.add("server.listen", format!("{:?} is not an address like 127.0.0.1:8080", s.listen));
+    }
+    check_range(problems, "server.max_body_bytes", s.max_body_bytes as u64, 1024, 1 << 30);
+    check_range(problems, "server.max_sql_bytes", s.max_sql_bytes as u64, 16, 16 << 20);
+    check_range(problems, "server.max_params", s.max_params as u64, 0, 65_535);
+    check_range(problems, "server.shutdown_grace_seconds", s.shutdown_grace_seconds, 0, 3600);
+    Some(ServerSettings {
+        listen: listen.ok()?,
+        max_body_bytes: s.max_body_bytes,
+        max_sql_bytes: s.max_sql_bytes,
+        max_params: s.max_params,
+        shutdown_grace: Duration::from_secs(s.shutdown_grace_seconds),
+    })
+}
+
+fn validate_datasource(
+    name: &str,
+    s: &DatasourceSection,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> Option<DatasourceSettings> {
+    let key = |field: &str| format!("datasources.{name}.{field}");
+    let before = problems.len();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        problems.add(format!("datasources.{name}"), "names may use only letters, digits, `_` and `-`");
+    }
+    let kind = match s.kind.as_str() {
+        "postgres" | "postgresql" => Some(DatasourceKind::Postgres),
+        "mysql" | "mariadb" => Some(DatasourceKind::Mysql),
+        "sqlite" => Some(DatasourceKind::Sqlite),
+        other => {
+            problems.add(key("kind"), format!("unknown kind {other:?}; expected postgres, mysql or sqlite"));
+            None
+        }
+    };
+    let target = kind.and_then(|kind| validate_target(kind, s, base_dir, problems, &key));
+
+    let statements = match &s.statements {
+        None => [StatementKind::Read, StatementKind::Insert, StatementKind::Update, StatementKind::Delete]
+            .into_iter()
+            .collect(),
+        Some(names) => names
+            .iter()
+            .filter_map(|n| {
+                let kind = KINDS.into_iter().find(|k| k.name() == n);
+                if kind.is_none() {
+                    problems.add(
+                        key("statements"),
+                        format!("unknown statement kind {n:?}; expected read, insert, update, delete, ddl or other"),
+                    );
+                }
+                kind
+            })
+            .collect(),
+    };
+    let pool_size = s.pool_size.unwrap_or(16);
+    check_range(problems, &key("pool_size"), pool_size as u64, 1, 1024);
+    let connect_ms = s.connect_timeout_ms.unwrap_or(5_000);
+    check_range(problems, &key("connect_timeout_ms"), connect_ms, 1, 600_000);
+    let statement_ms = s.statement_timeout_ms.unwrap_or(30_000);
+    check_range(problems, &key("statement_timeout_ms"), statement_ms, 1, 86_400_000);
+    let max_rows = s.max_rows.unwrap_or(1000);
+    check_range(problems, &key("max_rows"), max_rows, 1, 10_000_000);
+    let max_response_bytes = s.max_response_bytes.unwrap_or(16 << 20);
+    check_range(problems, &key("max_response_bytes"), max_response_bytes as u64, 1024, 1 << 30);
+    let overflow = match s.on_overflow.as_deref() {
+        None | Some("reject") => Overflow::Reject,
+        Some("truncate") => Overflow::Truncate,
+        Some(other) => {
+            problems.add(key("on_overflow"), format!("{other:?} is neither \"reject\" nor \"truncate\""));
+            Overflow::Reject
+        }
+    };
+    if problems.len() != before {
+        return None;
+    }
+    Some(DatasourceSettings {
+        kind: kind?,
+        target: target?,
+        pool_size,
+        connect_timeout: Duration::from_millis(connect_ms),
+        limits: Limits { statement_timeout: Duration::from_millis(statement_ms), max_rows },
+        max_response_bytes,
+        overflow,
+        statements,
+    })
+}
+
+fn validate_target(
+    kind: DatasourceKind,
+    s: &DatasourceSection,
+    base_dir: &Path,
+    problems: &mut Problems,
+    key: &dyn Fn(&str) -> String,
+) -> Option<Target> {
+    let schemes: &[&str] = match kind {
+        DatasourceKind::Postgres => &["postgres://", "postgresql://"],
+        DatasourceKind::Mysql => &["mysql://", "mariadb://"],
+        DatasourceKind::Sqlite => &[],
+    };
+    if kind == DatasourceKind::Sqlite {
+        if s.url.is_some() {
+            problems.add(key("url"), "sqlite datasources take `path`, not `url`");
+        }
+        let Some(path) = &s.path else {
+            problems.add(key("path"), "required for sqlite: the database file");
+            return None;
+        };
+        let bootstrap: Vec<PathBuf> = s.bootstrap.iter().map(|p| base_dir.join(p)).collect();
+        for (i, file) in bootstrap.iter().enumerate() {
+            if !file.is_file() {
+                problems.add(
+                    format!("{}[{i}]", key("bootstrap")),
+                    format!("{} is not a readable file", file.display()),
+                );
+            }
+        }
+        return Some(Target::Sqlite { path: base_dir.join(path), bootstrap });
+    }
+    if s.path.is_some() {
+        problems.add(key("path"), "only sqlite datasources take `path`; use `url`");
+    }
+    if !s.bootstrap.is_empty() {
+        problems.add(key("bootstrap"), "only sqlite datasources take `bootstrap`");
+    }
+    match &s.url {
+        None => {
+            problems.add(key("url"), format!("required: a URL starting with {}", schemes.join(" or ")));
+            None
+        }
+        Some(url) if !schemes.iter().any(|p| url.starts_with(p)) => {
+            problems.add(
+                key("url"),
+                format!("{:?} does not start with {}", redact_url(url), schemes.join(" or ")),
+            );
+            None
+        }
+        Some(url) => Some(Target::Url(url.clone())),
+    }
+}
+
+fn check_range(problems: &mut Problems, key: &str, value: u64, min: u64, max: u64) {
+    if !(min..=max).contains(&value) {
+        problems.add(key, format!("{value} is out of range {min}..={max}"));
+    }
+}

@@ -1,0 +1,122 @@
+//! The one error type that leaves the pipeline, and its stable codes.
+//!
+//! Every stage has its own error type; each converts into [`Error`] here, and [`Error`] becomes an
+//! HTTP response in exactly one place (`http::error`). The codes are a documented contract
+//! (README, "Error codes"); a test checks that the table there and [`ErrorCode::ALL`] agree.
+
+use crate::analyse::AnalyseError;
+use crate::auth::AuthError;
+use crate::execute::ExecError;
+
+/// The stable, machine-readable code of an [`Error`], as sent in `{"error": {"code": ...}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The request itself is malformed: bad JSON, unknown datasource, bad parameters, limits.
+    InvalidRequest,
+    /// The SQL does not parse in the datasource's dialect, or is not exactly one statement.
+    SqlParseError,
+    /// No credentials, or credentials that do not verify.
+    Unauthenticated,
+    /// The statement parses but its kind is not allowed here (session control, procedural code, ...).
+    StatementNotAllowed,
+    /// The statement ran longer than the datasource's statement timeout.
+    Timeout,
+    /// The request body or the result is over a configured limit.
+    TooLarge,
+    /// The database answered with an error (message sanitised).
+    UpstreamError,
+    /// The database cannot be reached or its pool is exhausted.
+    Unavailable,
+    /// A fault inside Sluice; the cause is logged, never sent.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::InvalidRequest,
+        ErrorCode::SqlParseError,
+        ErrorCode::Unauthenticated,
+        ErrorCode::StatementNotAllowed,
+        ErrorCode::Timeout,
+        ErrorCode::TooLarge,
+        ErrorCode::UpstreamError,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::SqlParseError => "sql_parse_error",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::StatementNotAllowed => "statement_not_allowed",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UpstreamError => "upstream_error",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status that carries this code.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidRequest | ErrorCode::SqlParseError => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::StatementNotAllowed => 403,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::Internal => 500,
+            ErrorCode::UpstreamError => 502,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Timeout => 504,
+        }
+    }
+}
+
+/// Why a request failed. The `Display` text of each variant is safe to send to the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; the message says what to fix.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The caller could not be authenticated.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The statement was refused by the analyser.
+    #[error(transparent)]
+    Analyse(#[from] AnalyseError),
+    /// The statement's kind is not enabled on the datasource (`statements = [...]`).
+    #[error("{} statements are not enabled on datasource {datasource:?}", kind.name())]
+    KindNotAllowed {
+        /// The statement's kind.
+        kind: crate::analyse::StatementKind,
+        /// The datasource's name.
+        datasource: String,
+    },
+    /// The datasource failed to run the statement.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// The result is over the datasource's row or byte limit and the datasource rejects overflow.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A fault inside Sluice. The message is logged; the caller sees a generic text.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            Error::Auth(_) => ErrorCode::Unauthenticated,
+            Error::Analyse(e) => e.code(),
+            Error::KindNotAllowed { .. } => ErrorCode::StatementNotAllowed,
+            Error::Exec(e) => e.code(),
+            Error::TooLarge(_) => ErrorCode::TooLarge,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The connector trait and its request/error types.
+
+use std::time::Duration;
+
+use crate::analyse::Dialect;
+use crate::error::ErrorCode;
+
+use super::ResultSet;
+
+/// Whether a statement only reads. Connectors run reads in read-only transactions where the
+/// database supports it, so a read that the analyser misjudged still cannot write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// SELECT and other statements the analyser classified as reads.
+    Read,
+    /// Everything else that was allowed to run.
+    Write,
+}
+
+/// Per-datasource execution limits, validated at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The statement is cancelled on the server after this long.
+    pub statement_timeout: Duration,
+    /// At most this many rows are returned. Connectors fetch one more row than this to tell a
+    /// result that fits exactly from one that overflows, and set [`ResultSet::truncated`].
+    pub max_rows: u64,
+}
+
+/// One statement to run: SQL that the analyser produced (never the caller's raw text) and the
+/// caller's positional parameters, bound natively by the connector.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecRequest<'a> {
+    /// The verified, re-serialised statement.
+    pub sql: &'a str,
+    /// Positional parameters as JSON values; each connector converts them to the types the
+    /// database inferred for the placeholders and rejects values that do not fit.
+    pub params: &'a [serde_json::Value],
+    /// Read-only or not.
+    pub mode: Mode,
+    /// Timeout and row limit.
+    pub limits: Limits,
+}
+
+/// A connector to one database. Implementations own their connection pool, pin the session
+/// settings Sluice relies on, and map every database failure to an [`ExecError`].
+#[async_trait::async_trait]
+pub trait Connector: Send + Sync + 'static {
+    /// The SQL dialect statements for this database are analysed in.
+    fn dialect(&self) -> Dialect;
+
+    /// Runs one statement and returns at most `limits.max_rows` rows.
+    async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError>;
+
+    /// Checks that the database answers (used by `/readyz` and `sluice check`).
+    async fn ping(&self) -> Result<(), ExecError>;
+}
+
+/// Why a connector could not run a statement. Messages are safe to show the caller: connectors
+/// build them from the database's error code and primary message only, never from detail fields
+/// that can quote row data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The database rejected the statement.
+    #[error("database error{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Upstream {
+        /// The database's own error code (SQLSTATE, MySQL error number), if any.
+        code: Option<String>,
+        /// The sanitised primary message.
+        message: String,
+    },
+    /// The database is unreachable, the connection broke, or the pool is exhausted.
+    #[error("datasource unavailable: {0}")]
+    Unavailable(String),
+    /// The statement did not finish within the statement timeout.
+    #[error("statement timed out after {0:?}")]
+    Timeout(Duration),
+    /// A parameter could not be converted to the type the database expects.
+    #[error("parameter ${index}: {message}")]
+    Param {
+        /// 1-based position of the parameter.
+        index: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The result has a column whose type Sluice cannot encode exactly.
+    #[error("column {column:?} has type {type_name}, which Sluice cannot encode; cast it (e.g. to text)")]
+    UnsupportedType {
+        /// The column's name.
+        column: String,
+        /// The database's name for the type.
+        type_name: String,
+    },
+}
+
+impl ExecError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ExecError::Upstream { .. } => ErrorCode::UpstreamError,
+            ExecError::Unavailable(_) => ErrorCode::Unavailable,
+            ExecError::Timeout(_) => ErrorCode::Timeout,
+            ExecError::Param { .. } | ExecError::UnsupportedType { .. } => ErrorCode::InvalidRequest,
+        }
+    }
+}

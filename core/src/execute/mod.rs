@@ -1,0 +1,10 @@
+//! Execution: the contract every database connector implements, and the plain data it returns.
+//!
+//! Connectors live in their own crates under `connectors/`; they know nothing of policy or HTTP.
+//! Stage code talks to a database only through [`Connector`].
+
+mod connector;
+mod value;
+
+pub use connector::{Connector, ExecError, ExecRequest, Limits, Mode};
+pub use value::{Column, ResultSet, Value};
