@@ -1,0 +1,20 @@
+//! Print, re-parse, compare: only text that means the analysed AST is ever forwarded.
+
+use sqlparser::ast::Statement;
+
+use super::parse::parse_one;
+use super::{AnalyseError, Dialect};
+
+/// Serialises `statement` and checks that the text parses back to the same statement.
+///
+/// sqlparser's `==` ignores source spans (`Ident` and `AttachedToken` compare by content), so
+/// the AST comparison is exact; the printed texts are compared as well, which catches a node
+/// whose printing is lossy in a way equality does not see.
+pub(crate) fn verified_sql(dialect: Dialect, statement: &Statement) -> Result<String, AnalyseError> {
+    let sql = statement.to_string();
+    let reparsed = parse_one(dialect, &sql).map_err(|_| AnalyseError::RoundTrip)?;
+    if &reparsed != statement || reparsed.to_string() != sql {
+        return Err(AnalyseError::RoundTrip);
+    }
+    Ok(sql)
+}
