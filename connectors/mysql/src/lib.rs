@@ -1,0 +1,249 @@
+//! Sluice's MySQL / MariaDB connector (`mysql_async`, no TLS yet).
+//!
+//! # What every statement runs in
+//! - A pooled connection whose session is pinned by `setup` statements, which `mysql_async`
+//!   runs on every new connection *and* after each `COM_RESET_CONNECTION` the pool issues when
+//!   a connection is returned (plain `init` statements would be lost at the first reset):
+//!   `SET NAMES utf8mb4` and `sql_mode` = [`SQL_MODE`] (deliberately without `ANSI_QUOTES` and
+//!   `NO_BACKSLASH_ESCAPES`: the analyser parses assuming both are off), `time_zone = '+00:00'`.
+//! - One prepared statement (`COM_STMT_PREPARE` cannot hold several statements, so the
+//!   multi-statement capability `mysql_async` negotiates is never usable; `LOAD DATA LOCAL` is
+//!   not preparable and no local-infile handler is installed).
+//! - Reads inside `START TRANSACTION READ ONLY` … `COMMIT`; writes in autocommit.
+//! - A client-side deadline of `statement_timeout`. When it fires, a separate short-lived
+//!   connection sends `KILL CONNECTION <id>`: that stops the statement on MySQL and MariaDB
+//!   alike (unlike `max_statement_time` / `max_execution_time`, which differ between them and
+//!   cover only some statements), and the killed connection is discarded by the pool.
+//! - At most `max_rows + 1` rows are decoded; the rest of the result is read and discarded
+//!   (the protocol cannot stop a result early without a cursor), still under the deadline.
+//!
+//! # Types (column type -> Sluice type)
+//! | MySQL / MariaDB | Sluice |
+//! |---|---|
+//! | TINYINT, SMALLINT (signed), YEAR | int2 (JSON number) |
+//! | SMALLINT UNSIGNED, MEDIUMINT, INT | int4 (JSON number) |
+//! | INT UNSIGNED, BIGINT | int8 (string) |
+//! | BIGINT UNSIGNED | numeric (string) |
+//! | FLOAT, DOUBLE | float4, float8 |
+//! | DECIMAL | numeric (exact string) |
+//! | CHAR, VARCHAR, TEXT, ENUM, SET | text |
+//! | BINARY, VARBINARY, BLOB, BIT | bytes |
+//! | JSON (MySQL) | json; MariaDB's JSON is LONGTEXT on the wire, so it is text |
+//! | DATE, TIME, DATETIME | date, time (may be negative or over 24 h), timestamp |
+//! | TIMESTAMP | timestamptz (UTC `Z`; the session time zone is pinned to UTC) |
+//!
+//! Others (GEOMETRY, ...) are [`ExecError::UnsupportedType`]. Fractions of seconds: six digits,
+//! only when nonzero.
+//!
+//! # Parameters
+//! JSON null -> NULL, bool -> 1/0, integers -> integer, other numbers -> DOUBLE, strings as
+//! strings (the server converts them for DECIMAL, DATE, ... columns), arrays and objects as JSON
+//! text. Binary values cannot be passed; use `FROM_BASE64(?)` in the SQL.
+
+mod decode;
+mod errors;
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable as _;
+use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, TxOpts};
+use sluice_core::analyse::Dialect;
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet};
+
+/// The pinned `sql_mode`: strict, no zero dates, and none of the modes that change how SQL
+/// text parses (`ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`, `PIPES_AS_CONCAT`).
+pub const SQL_MODE: &str =
+    "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
+
+/// How to reach one MySQL or MariaDB database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MySqlOptions {
+    /// Connection URL, e.g. `mysql://sluice:secret@db.internal:3306/app`. Required.
+    /// Security: it may carry a password; never log it.
+    pub url: String,
+    /// Maximum open connections. Default 10. Connections open lazily, on first use.
+    pub pool_size: usize,
+    /// Limit for getting a connection: opening one, or waiting for a free one when the pool is
+    /// exhausted. Default 5 s. A short value makes an unreachable database fail fast.
+    pub connect_timeout: Duration,
+}
+
+impl MySqlOptions {
+    /// Options for `url` with the documented defaults.
+    pub fn new(url: impl Into<String>) -> Self {
+        MySqlOptions { url: url.into(), pool_size: 10, connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// A MySQL / MariaDB datasource: a lazily connecting pool plus the execution rules above.
+#[derive(Debug, Clone)]
+pub struct MySqlConnector {
+    pool: Pool,
+    opts: Opts,
+    connect_timeout: Duration,
+}
+
+impl MySqlConnector {
+    /// Builds the pool without connecting, so Sluice starts while the database is down and
+    /// recovers when it returns. Must be called inside a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`ExecError::Unavailable`] if the URL does not parse or `pool_size` is 0.
+    pub fn new(opts: MySqlOptions) -> Result<Self, ExecError> {
+        let parsed = Opts::from_url(&opts.url)
+            .map_err(|e| ExecError::Unavailable(format!("invalid MySQL URL: {e}")))?;
+        let constraints = PoolConstraints::new(0, opts.pool_size)
+            .ok_or_else(|| ExecError::Unavailable("pool_size must be at least 1".into()))?;
+        let built: Opts = OptsBuilder::from_opts(parsed)
+            .setup(vec![
+                "SET NAMES utf8mb4".to_owned(),
+                format!("SET SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'"),
+            ])
+            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
+            .into();
+        Ok(MySqlConnector {
+            pool: Pool::new(built.clone()),
+            opts: built,
+            connect_timeout: opts.connect_timeout,
+        })
+    }
+
+    async fn checkout(&self) -> Result<Conn, ExecError> {
+        match tokio::time::timeout(self.connect_timeout, self.pool.get_conn()).await {
+            Ok(conn) => conn.map_err(|e| match errors::map(&e, Duration::ZERO) {
+                ExecError::Upstream { code, message } => ExecError::Unavailable(format!(
+                    "{}{message}",
+                    code.map(|c| format!("{c}: ")).unwrap_or_default()
+                )),
+                other => other,
+            }),
+            Err(_) => {
+                Err(ExecError::Unavailable("no database connection could be opened or freed in time".into()))
+            }
+        }
+    }
+}
+
+/// Stops connection `id`'s statement for certain, from a fresh connection (the pool may be
+/// exhausted by the very statement being killed).
+async fn kill(opts: Opts, id: u32, within: Duration) {
+    let attempt = async {
+        let mut conn = Conn::new(opts).await?;
+        conn.query_drop(format!("KILL CONNECTION {id}")).await?;
+        conn.disconnect().await
+    };
+    match tokio::time::timeout(within, attempt).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, id, "killing a timed-out MySQL statement failed"),
+        Err(_) => tracing::warn!(id, "killing a timed-out MySQL statement timed out"),
+    }
+}
+
+#[async_trait::async_trait]
+impl Connector for MySqlConnector {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+        let limit = request.limits.statement_timeout;
+        let mut conn = self.checkout().await?;
+        let id = conn.id();
+        match tokio::time::timeout(limit, run(&mut conn, &request)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let (opts, within) = (self.opts.clone(), self.connect_timeout);
+                tokio::spawn(async move {
+                    kill(opts, id, within).await;
+                    // Returned to the pool only now; its clean-up then fails on the killed
+                    // connection and the pool discards it.
+                    drop(conn);
+                });
+                Err(ExecError::Timeout(limit))
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), ExecError> {
+        let mut conn = self.checkout().await?;
+        match tokio::time::timeout(self.connect_timeout, conn.ping()).await {
+            Ok(result) => result.map_err(|e| errors::map(&e, self.connect_timeout)),
+            Err(_) => Err(ExecError::Unavailable("the database did not answer a ping in time".into())),
+        }
+    }
+}
+
+fn command_of(sql: &str, mode: Mode) -> String {
+    let word = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match word.as_str() {
+        "" => "UNKNOWN".into(),
+        "WITH" | "VALUES" | "TABLE" if mode == Mode::Read => "SELECT".into(),
+        _ => word,
+    }
+}
+
+async fn run(conn: &mut Conn, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+    let limit = req.limits.statement_timeout;
+    let map = |e: mysql_async::Error| errors::map(&e, limit);
+    let params = if req.params.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(req.params.iter().map(decode::param).collect())
+    };
+    match req.mode {
+        Mode::Read => {
+            let mut tx_opts = TxOpts::default();
+            tx_opts.with_readonly(true);
+            let mut tx = conn.start_transaction(tx_opts).await.map_err(map)?;
+            let result = fetch(&mut tx, req, params).await?;
+            tx.commit().await.map_err(map)?;
+            Ok(result)
+        }
+        Mode::Write => fetch(conn, req, params).await,
+    }
+}
+
+async fn fetch(
+    conn: &mut impl mysql_async::prelude::Queryable,
+    req: &ExecRequest<'_>,
+    params: Params,
+) -> Result<ResultSet, ExecError> {
+    let limit = req.limits.statement_timeout;
+    let map = |e: mysql_async::Error| errors::map(&e, limit);
+    let statement = conn.prep(req.sql).await.map_err(map)?;
+    if usize::from(statement.num_params()) != req.params.len() {
+        return Err(ExecError::Param {
+            index: usize::from(statement.num_params()).min(req.params.len()) + 1,
+            message: format!(
+                "the statement has {} placeholder(s) but {} parameter(s) were given",
+                statement.num_params(),
+                req.params.len()
+            ),
+        });
+    }
+    let mut result = conn.exec_iter(&statement, params).await.map_err(map)?;
+    let (columns, kinds) = decode::columns(result.columns_ref())?;
+    let max_rows = usize::try_from(req.limits.max_rows).unwrap_or(usize::MAX);
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    while let Some(row) = result.next().await.map_err(map)? {
+        if rows.len() >= max_rows {
+            truncated = true;
+            break;
+        }
+        rows.push(decode::row(row.unwrap(), &columns, &kinds)?);
+    }
+    let affected = result.affected_rows();
+    result.drop_result().await.map_err(map)?;
+    let rows_affected = match req.mode {
+        Mode::Read => None,
+        Mode::Write if columns.is_empty() => Some(affected),
+        Mode::Write => Some(rows.len() as u64),
+    };
+    Ok(ResultSet { columns, rows, truncated, command: command_of(req.sql, req.mode), rows_affected })
+}

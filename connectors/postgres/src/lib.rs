@@ -1,0 +1,268 @@
+//! Sluice's PostgreSQL connector (`tokio-postgres` + `deadpool-postgres`, no TLS yet).
+//!
+//! # What every statement runs in
+//! - A connection whose session settings are pinned in the startup packet, so they hold from the
+//!   first byte and `RESET ALL` returns to them: `standard_conforming_strings=on`,
+//!   `TimeZone=UTC`, `DateStyle=ISO`, `IntervalStyle=iso_8601`.
+//! - A fresh transaction, `READ ONLY` for [`Mode::Read`], with `SET LOCAL statement_timeout`.
+//!   The statement is prepared (typed placeholders and columns), bound, and executed through a
+//!   portal that returns at most `max_rows + 1` rows, so the server stops early.
+//! - A client-side deadline a little after the server's: if it fires, a cancel request is sent
+//!   and the connection is dropped from the pool, so a wedged connection is never reused.
+//! - Connections are recycled with `RecyclingMethod::Clean` (`RESET ALL`, `CLOSE ALL`,
+//!   `DISCARD TEMP`, ...) after a closed-connection check, so no session state leaks between
+//!   callers.
+//!
+//! # Types (column type -> Sluice type, JSON form)
+//! | PostgreSQL | Sluice | notes |
+//! |---|---|---|
+//! | bool | bool | |
+//! | int2, int4 | int2, int4 | JSON number |
+//! | int8, oid | int8 | string |
+//! | float4, float8 | float4, float8 | float4 via its shortest decimal |
+//! | numeric | numeric | exact string, `NaN`, `Infinity`, `-Infinity` |
+//! | money | money | string with two fraction digits (assumes a 2-digit `lc_monetary`) |
+//! | text, varchar, bpchar, name, citext, "char", xml, unknown, enums | text | |
+//! | inet, cidr | text | as PostgreSQL prints them |
+//! | bytea | bytes | |
+//! | uuid | uuid | |
+//! | json, jsonb | json | |
+//! | date, time, timestamp, timestamptz, interval | same | see `datetime` formats below |
+//! | domains | their base type | |
+//! | void (e.g. `pg_sleep`) | text | always null |
+//! | arrays of the above | `T[]` | multi-dimensional arrays nest; lower bounds dropped |
+//!
+//! Anything else (timetz, geometric, ranges, composite, ...) is [`ExecError::UnsupportedType`]
+//! before the statement runs; cast it to text.
+//!
+//! Dates: `YYYY-MM-DD`, timestamps `YYYY-MM-DDTHH:MM:SS[.ffffff]` (six fraction digits, only
+//! when nonzero), timestamptz the same in UTC with `Z`; `infinity`/`-infinity` as words; years
+//! outside 0000–9999 in ISO 8601 expanded form. Intervals as PostgreSQL's `iso_8601` style.
+//!
+//! # Parameters (JSON -> placeholder type the server inferred)
+//! null -> NULL of any type; bool; integers from JSON integers or decimal strings (range
+//! checked); floats from numbers or `"NaN"`/`"Infinity"`/`"-Infinity"`; numeric and money from
+//! numbers or decimal strings; text types from strings; bytea from standard base64; uuid from
+//! strings; json/jsonb from any JSON value (JSON `null` is SQL NULL); date/time/timestamp from
+//! ISO strings; timestamptz from RFC 3339 (no offset = UTC); interval and inet/cidr from strings
+//! PostgreSQL parses; arrays from JSON arrays (one dimension, null elements allowed).
+
+mod datetime;
+mod decode;
+mod errors;
+mod numeric;
+mod params;
+mod types;
+
+use std::pin::pin;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
+use futures_util::StreamExt as _;
+use sluice_core::analyse::Dialect;
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+/// Session settings pinned on every connection, as `-c` startup options.
+const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO \
+                               -c IntervalStyle=iso_8601";
+
+/// Rows fetched per round trip when a write's `RETURNING` rows are drained to count them.
+const DRAIN_BATCH: i32 = 10_000;
+
+/// How to reach one PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    /// Connection URL, e.g. `postgres://sluice@db.internal:5432/app`. Required, no default.
+    /// Security: it may carry a password; never log it. Sluice appends its own `options`
+    /// (session settings), which win over any given here.
+    pub url: String,
+    /// Maximum open connections. Default 10. Connections open lazily, on first use.
+    pub pool_size: usize,
+    /// Limit for opening one TCP connection + startup, and for pool checks of idle connections.
+    /// Default 5 s. A short value makes an unreachable database fail fast as `unavailable`.
+    pub connect_timeout: Duration,
+    /// `application_name` shown in `pg_stat_activity`. Default `sluice`.
+    pub application_name: String,
+}
+
+impl PostgresOptions {
+    /// Options for `url` with the documented defaults.
+    pub fn new(url: impl Into<String>) -> Self {
+        PostgresOptions {
+            url: url.into(),
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(5),
+            application_name: "sluice".into(),
+        }
+    }
+}
+
+/// A PostgreSQL datasource: a lazily connecting pool plus the execution rules above.
+#[derive(Debug, Clone)]
+pub struct PostgresConnector {
+    pool: Pool,
+    connect_timeout: Duration,
+}
+
+impl PostgresConnector {
+    /// Builds the pool without connecting, so Sluice starts while the database is down and
+    /// recovers when it returns.
+    ///
+    /// # Errors
+    /// [`ExecError::Unavailable`] if the URL does not parse or `pool_size` is 0.
+    pub fn new(opts: PostgresOptions) -> Result<Self, ExecError> {
+        let mut config = tokio_postgres::Config::from_str(&opts.url)
+            .map_err(|e| ExecError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?;
+        if opts.pool_size == 0 {
+            return Err(ExecError::Unavailable("pool_size must be at least 1".into()));
+        }
+        let options = match config.get_options() {
+            Some(given) if !given.is_empty() => format!("{given} {SESSION_OPTIONS}"),
+            _ => SESSION_OPTIONS.to_owned(),
+        };
+        config
+            .options(&options)
+            .application_name(&opts.application_name)
+            .connect_timeout(opts.connect_timeout);
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Clean });
+        let pool = Pool::builder(manager)
+            .max_size(opts.pool_size)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| ExecError::Unavailable(format!("building the connection pool: {e}")))?;
+        Ok(PostgresConnector { pool, connect_timeout: opts.connect_timeout })
+    }
+
+    async fn checkout(&self, wait: Duration) -> Result<Object, ExecError> {
+        let timeouts = Timeouts {
+            wait: Some(wait),
+            create: Some(self.connect_timeout),
+            recycle: Some(self.connect_timeout),
+        };
+        self.pool.timeout_get(&timeouts).await.map_err(errors::pool)
+    }
+}
+
+/// The client-side deadline: the server's `statement_timeout` plus a margin for its cancel
+/// to arrive, so the server-side error (cleaner, keeps the connection) normally wins.
+fn client_deadline(limit: Duration) -> Duration {
+    limit + Duration::from_millis(250) + limit / 10
+}
+
+#[async_trait::async_trait]
+impl Connector for PostgresConnector {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+        let limit = request.limits.statement_timeout;
+        let mut client = self.checkout(limit).await?;
+        let cancel = client.cancel_token();
+        match tokio::time::timeout(client_deadline(limit), run(&mut client, &request)).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The server did not stop in time: cancel the query and never reuse the
+                // connection (dropping it closes the socket).
+                let detached = Object::take(client);
+                tokio::spawn(async move {
+                    if let Err(e) = cancel.cancel_query(NoTls).await {
+                        tracing::warn!(error = %e, "cancelling a timed-out PostgreSQL query failed");
+                    }
+                    drop(detached);
+                });
+                Err(ExecError::Timeout(limit))
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), ExecError> {
+        let client = self.checkout(self.connect_timeout).await?;
+        match tokio::time::timeout(self.connect_timeout, client.simple_query("SELECT 1")).await {
+            Ok(result) => result.map(drop).map_err(|e| errors::map(&e, self.connect_timeout)),
+            Err(_) => {
+                drop(Object::take(client));
+                Err(ExecError::Unavailable("the database did not answer a ping in time".into()))
+            }
+        }
+    }
+}
+
+/// The command tag's verb, from the statement's first keyword.
+fn command_of(sql: &str, mode: Mode) -> String {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match word.as_str() {
+        "" => "UNKNOWN".into(),
+        "WITH" | "VALUES" | "TABLE" if mode == Mode::Read => "SELECT".into(),
+        _ => word,
+    }
+}
+
+async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+    let limit = req.limits.statement_timeout;
+    let map = |e: tokio_postgres::Error| errors::map(&e, limit);
+    let tx = client.build_transaction().read_only(req.mode == Mode::Read).start().await.map_err(map)?;
+    // 0 would mean "no timeout"; round sub-millisecond limits up.
+    let millis = limit.as_millis().max(1);
+    let set_timeout = format!("SET LOCAL statement_timeout = {millis}");
+    // Pipelined: one round trip for both.
+    let (_, statement) =
+        tokio::try_join!(tx.batch_execute(&set_timeout), tx.prepare(req.sql)).map_err(map)?;
+
+    let params = params::encode_all(statement.params(), req.params)?;
+    let (columns, shapes) = decode::columns(statement.columns())?;
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let portal = tx.bind(&statement, &refs).await.map_err(map)?;
+
+    let max_rows = usize::try_from(req.limits.max_rows).unwrap_or(usize::MAX);
+    // 0 asks for all rows: used only when max_rows + 1 does not fit the protocol's i32.
+    let fetch = max_rows.checked_add(1).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
+    let mut stream = pin!(tx.query_portal_raw(&portal, fetch).await.map_err(map)?);
+    let mut rows = Vec::new();
+    let mut seen: u64 = 0;
+    while let Some(row) = stream.next().await {
+        let row = row.map_err(map)?;
+        seen += 1;
+        if rows.len() < max_rows {
+            rows.push(decode::row(&row, &columns, &shapes)?);
+        }
+    }
+    let mut completed = stream.rows_affected();
+    let truncated = seen > rows.len() as u64;
+
+    // A suspended write has already run in full (PostgreSQL executes DML with RETURNING to
+    // completion on the first fetch); drain its remaining rows only to count them.
+    if completed.is_none() && req.mode == Mode::Write {
+        loop {
+            let mut more = pin!(tx.query_portal_raw(&portal, DRAIN_BATCH).await.map_err(map)?);
+            let mut got: u64 = 0;
+            while let Some(row) = more.next().await {
+                row.map_err(map)?;
+                got += 1;
+            }
+            seen += got;
+            completed = more.rows_affected();
+            if completed.is_some() || got == 0 {
+                break;
+            }
+        }
+    }
+    drop(portal);
+    tx.commit().await.map_err(map)?;
+
+    let command = command_of(req.sql, req.mode);
+    let rows_affected = match req.mode {
+        Mode::Read => None,
+        Mode::Write => Some(completed.unwrap_or(seen).max(seen)),
+    };
+    Ok(ResultSet { columns, rows, truncated, command, rows_affected })
+}
