@@ -1,0 +1,219 @@
+//! The validated runtime state, and one query through the pipeline.
+//!
+//! [`Gateway::query`] runs analyse -> execute -> encode over plain data; authentication has
+//! already happened (the HTTP extractor produced the [`Principal`]). Nothing here knows HTTP.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tracing::{Instrument, field};
+use utoipa::ToSchema;
+
+use crate::analyse::{self, StatementKind};
+use crate::audit::{TraceId, span};
+use crate::auth::{Authenticator, Principal};
+use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
+use crate::encode::{self, ColumnMeta};
+use crate::error::Error;
+use crate::execute::{Connector, ExecError, ExecRequest, Mode};
+
+/// One datasource: its validated settings and its connector.
+pub struct Datasource {
+    /// Limits, allowed statement kinds, overflow handling.
+    pub settings: DatasourceSettings,
+    /// The connection pool to the database.
+    pub connector: Arc<dyn Connector>,
+}
+
+/// Everything a running Sluice needs; built once at start-up, shared read-only.
+pub struct Gateway {
+    /// Request limits.
+    pub server: ServerSettings,
+    /// Verifies bearer tokens.
+    pub auth: Authenticator,
+    /// Datasources by name.
+    pub datasources: BTreeMap<String, Datasource>,
+}
+
+/// `POST /v1/query` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// The datasource's configured name.
+    pub datasource: String,
+    /// One SQL statement in the datasource's dialect.
+    pub sql: String,
+    /// Positional parameters in the datasource's placeholder style (`$1` for PostgreSQL, `?`
+    /// for MySQL and SQLite), bound natively, never interpolated. Bytes are base64 strings.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub params: Vec<serde_json::Value>,
+    /// Why the caller runs this statement; recorded for audit and shown to approvers.
+    #[serde(default)]
+    pub justification: Option<String>,
+}
+
+/// `200` response of `POST /v1/query`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueryResponse {
+    /// Column metadata, in result order.
+    pub columns: Vec<ColumnMeta>,
+    /// Rows of typed values: exact numerics and 64-bit integers as strings, bytes as base64,
+    /// times as RFC 3339, JSON embedded.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// `rows.len()`.
+    pub row_count: usize,
+    /// True when the datasource truncates oversized results and this one was truncated.
+    pub truncated: bool,
+    /// The statement's command tag (`SELECT`, `INSERT`, ...).
+    pub command: String,
+    /// Rows inserted, updated or deleted; `null` for reads.
+    pub rows_affected: Option<u64>,
+    /// The request's trace id.
+    pub trace_id: String,
+}
+
+impl Gateway {
+    /// Assembles a gateway from a validated configuration and one connector per datasource.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when a configured datasource has no connector.
+    pub fn new(config: Config, mut connectors: BTreeMap<String, Arc<dyn Connector>>) -> Result<Self, Error> {
+        let datasources = config
+            .datasources
+            .into_iter()
+            .map(|(name, settings)| {
+                let connector = connectors
+                    .remove(&name)
+                    .ok_or_else(|| Error::Internal(format!("no connector for datasource {name}")))?;
+                Ok((name, Datasource { settings, connector }))
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Gateway { server: config.server, auth: config.auth, datasources })
+    }
+
+    /// Runs one statement for `principal`.
+    ///
+    /// # Errors
+    /// Every refusal and failure, as an [`Error`] with its stable code.
+    pub async fn query(
+        &self,
+        principal: &Principal,
+        request: QueryRequest,
+        trace_id: &TraceId,
+    ) -> Result<QueryResponse, Error> {
+        let name = request.datasource.as_str();
+        let ds = self
+            .datasources
+            .get(name)
+            .ok_or_else(|| Error::InvalidRequest(format!("unknown datasource {name:?}")))?;
+        if request.sql.len() > self.server.max_sql_bytes {
+            return Err(Error::TooLarge(format!(
+                "SQL text is {} bytes; the limit is {}",
+                request.sql.len(),
+                self.server.max_sql_bytes
+            )));
+        }
+        if request.params.len() > self.server.max_params {
+            return Err(Error::TooLarge(format!(
+                "{} parameters; the limit is {}",
+                request.params.len(),
+                self.server.max_params
+            )));
+        }
+        tracing::debug!(principal = %principal.id, datasource = name, "query");
+
+        let dialect = ds.connector.dialect();
+        let analysis = tracing::info_span!(
+            span::ANALYSE,
+            datasource = name,
+            dialect = dialect.name(),
+            kind = field::Empty,
+            relations = field::Empty
+        )
+        .in_scope(|| {
+            let analysis = analyse::analyse(dialect, &request.sql)?;
+            let current = tracing::Span::current();
+            current.record("kind", analysis.facts.kind.name());
+            current.record("relations", analysis.facts.relations.len());
+            Ok::<_, Error>(analysis)
+        })?;
+        let kind = analysis.facts.kind;
+        if !ds.settings.statements.contains(&kind) {
+            return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
+        }
+        if analysis.facts.placeholders != request.params.len() {
+            return Err(Error::InvalidRequest(format!(
+                "the statement has {} placeholder(s) but {} parameter(s) were given",
+                analysis.facts.placeholders,
+                request.params.len()
+            )));
+        }
+
+        let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
+        let limits = ds.settings.limits;
+        let exec = ExecRequest { sql: &analysis.sql, params: &request.params, mode, limits };
+        // The connector cancels on the server at the statement timeout; this outer bound only
+        // catches a connector that fails to, so it leaves room for connecting and cancelling.
+        let backstop = limits.statement_timeout + ds.settings.connect_timeout + Duration::from_secs(2);
+        let execute_span = tracing::info_span!(
+            span::EXECUTE,
+            datasource = name,
+            rows = field::Empty,
+            truncated = field::Empty
+        );
+        let result = async {
+            let result = tokio::time::timeout(backstop, ds.connector.execute(exec))
+                .await
+                .map_err(|_| ExecError::Timeout(limits.statement_timeout))??;
+            let current = tracing::Span::current();
+            current.record("rows", result.rows.len());
+            current.record("truncated", result.truncated);
+            Ok::<_, Error>(result)
+        }
+        .instrument(execute_span)
+        .await?;
+
+        let encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
+            .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
+        if encoded.truncated && ds.settings.overflow == Overflow::Reject {
+            return Err(Error::TooLarge(format!(
+                "the result is larger than datasource {name:?} allows ({} rows, {} bytes); \
+                 narrow the query or add a LIMIT",
+                limits.max_rows, ds.settings.max_response_bytes
+            )));
+        }
+        Ok(QueryResponse {
+            row_count: encoded.rows.len(),
+            columns: encoded.columns,
+            rows: encoded.rows,
+            truncated: encoded.truncated,
+            command: encoded.command,
+            rows_affected: encoded.rows_affected,
+            trace_id: trace_id.to_string(),
+        })
+    }
+
+    /// Pings every datasource concurrently; `true` for each that answered within `timeout`.
+    pub async fn readiness(&self, timeout: Duration) -> BTreeMap<String, bool> {
+        let mut out: BTreeMap<String, bool> =
+            self.datasources.keys().map(|name| (name.clone(), false)).collect();
+        let mut pings = tokio::task::JoinSet::new();
+        for (name, ds) in &self.datasources {
+            let (name, connector) = (name.clone(), Arc::clone(&ds.connector));
+            pings.spawn(async move {
+                let ok = matches!(tokio::time::timeout(timeout, connector.ping()).await, Ok(Ok(())));
+                (name, ok)
+            });
+        }
+        while let Some(joined) = pings.join_next().await {
+            if let Ok((name, ok)) = joined {
+                out.insert(name, ok);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,47 @@
+//! The router, separate from `main` so tests drive it directly.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tracing::{Instrument, field};
+
+use super::routes;
+use crate::audit::{TraceId, span};
+use crate::gateway::Gateway;
+
+/// Builds the HTTP application over a ready [`Gateway`].
+pub fn app(gateway: Arc<Gateway>) -> Router {
+    let body_limit = gateway.server.max_body_bytes;
+    Router::new()
+        .route("/v1/query", post(routes::query))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/openapi.json", get(routes::openapi_json))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(trace_request))
+        .with_state(gateway)
+}
+
+/// Opens the request span, gives the request its [`TraceId`], and records the final status.
+async fn trace_request(mut request: Request, next: Next) -> Response {
+    let trace_id = TraceId::new();
+    let request_span = tracing::info_span!(
+        span::REQUEST,
+        trace_id = %trace_id,
+        method = %request.method(),
+        path = request.uri().path(),
+        status = field::Empty,
+    );
+    request.extensions_mut().insert(trace_id);
+    async move {
+        let response = next.run(request).await;
+        tracing::Span::current().record("status", response.status().as_u16());
+        response
+    }
+    .instrument(request_span)
+    .await
+}

@@ -1,0 +1,14 @@
+//! The HTTP API: routes, the authentication extractor, limits, and the one place where errors
+//! become responses. It knows nothing of SQL: it hands plain requests to the [`Gateway`].
+//!
+//! [`Gateway`]: crate::gateway::Gateway
+
+mod app;
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+
+pub use app::app;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use openapi::openapi;

@@ -1,0 +1,36 @@
+//! The OpenAPI document, derived from the handlers' annotations and the request/response types.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sluice", description = "Just-in-time SQL access gateway"),
+    paths(routes::query, routes::healthz, routes::readyz),
+    components(schemas(
+        crate::gateway::QueryRequest,
+        crate::gateway::QueryResponse,
+        crate::encode::ColumnMeta,
+        super::ErrorBody,
+        super::ErrorDetail,
+        routes::Health
+    )),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The OpenAPI 3.1 document of Sluice's HTTP API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,21 @@
+//! The `sluice` binary's library half: it connects the configured datasources to their
+//! connector crates and runs the server. `main.rs` only parses the command line.
+
+pub mod datasources;
+pub mod server;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use sluice_core::config::Config;
+use sluice_core::gateway::Gateway;
+
+/// Builds a ready [`Gateway`] from a validated configuration: one connector per datasource.
+/// Connecting is lazy, so this succeeds while databases are down; `/readyz` tells.
+///
+/// # Errors
+/// When a connector cannot be set up (e.g. an SQLite bootstrap script fails).
+pub async fn build_gateway(config: Config) -> anyhow::Result<Arc<Gateway>> {
+    let connectors = datasources::connect_all(&config).await?;
+    Ok(Arc::new(Gateway::new(config, connectors)?))
+}

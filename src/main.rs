@@ -1,0 +1,108 @@
+//! `sluice`: the command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use sluice::telemetry::{self, LogFormat};
+
+/// Sluice: a just-in-time SQL access gateway.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SLUICE_LOG_FORMAT")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        /// Configuration file (TOML).
+        #[arg(long, short, env = "SLUICE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file and connect to each datasource; exits non-zero on any problem.
+    Check {
+        /// Configuration file (TOML).
+        #[arg(long, short, env = "SLUICE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate a new random API key and print it with the hash to put in the configuration.
+    Generate,
+    /// Print the configuration hash of an existing key, read from standard input.
+    Hash,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => {
+            telemetry::init(cli.log_format);
+            runtime().and_then(|rt| rt.block_on(serve(config)))
+        }
+        Command::Check { config } => runtime().and_then(|rt| rt.block_on(check(config))),
+        Command::Key(KeyCommand::Generate) => {
+            let (key, hash) = sluice_core::auth::generate_api_key();
+            println!(
+                "key:  {key}\nhash: {hash}\n\nGive the key to the service; put the hash in [[auth.api_keys]]."
+            );
+            Ok(())
+        }
+        Command::Key(KeyCommand::Hash) => {
+            let mut key = String::new();
+            std::io::stdin()
+                .read_line(&mut key)
+                .map(|_| println!("{}", sluice_core::auth::hash_api_key(key.trim())))
+                .context("reading the key from standard input")
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+async fn serve(path: PathBuf) -> anyhow::Result<()> {
+    let config = sluice_core::config::load(&path)?;
+    let listen = config.server.listen;
+    let gateway = sluice::build_gateway(config).await?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+    tracing::info!(address = %listen, datasources = gateway.datasources.len(), "sluice listening");
+    sluice::server::serve(gateway, listener, sluice::server::shutdown_signal()).await
+}
+
+async fn check(path: PathBuf) -> anyhow::Result<()> {
+    let config = sluice_core::config::load(&path)?;
+    println!("{}: configuration is valid", path.display());
+    let gateway = sluice::build_gateway(config).await?;
+    let readiness = gateway.readiness(std::time::Duration::from_secs(5)).await;
+    let mut failed = 0;
+    for (name, ok) in &readiness {
+        let ds = gateway.datasources.get(name).map(|ds| ds.connector.dialect().name()).unwrap_or("?");
+        println!("  datasource {name} ({ds}): {}", if *ok { "reachable" } else { "UNREACHABLE" });
+        failed += usize::from(!ok);
+    }
+    anyhow::ensure!(failed == 0, "{failed} datasource(s) unreachable");
+    println!("all {} datasource(s) reachable", readiness.len());
+    Ok(())
+}
