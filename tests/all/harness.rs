@@ -1,0 +1,242 @@
+//! Starting Sluice against real databases and talking to it over its HTTP API.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use sluice_core::gateway::Gateway;
+use tower::ServiceExt as _;
+
+/// The API key every test configuration accepts.
+pub const KEY: &str = "sk_test_key_for_sluice_end_to_end_tests";
+/// A key for tenant 2.
+pub const KEY_TENANT_2: &str = "sk_test_key_for_tenant_two";
+/// An SQLite `[datasources.app]` body: a fresh, empty database file.
+pub const SQLITE: &str = "kind = \"sqlite\"\npath = \"t.db\"\nbootstrap = [\"init.sql\"]\n";
+/// The HS256 secret every test configuration accepts for JWTs.
+pub const JWT_SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!!";
+
+pub fn pg_admin_url() -> String {
+    std::env::var("SLUICE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sluice_test".into())
+}
+
+pub fn mysql_admin_url() -> String {
+    std::env::var("SLUICE_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/sluice_test".into())
+}
+
+/// A unique lower-case name for a test's schema or database.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The `[server]` and `[auth]` sections every test configuration starts with.
+pub fn base_toml() -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+max_body_bytes = 65536
+max_sql_bytes = 8192
+
+[[auth.api_keys]]
+id = "tester"
+hash = "{}"
+roles = ["analyst"]
+attributes = {{ tenant_id = "1" }}
+
+[[auth.api_keys]]
+id = "tester2"
+hash = "{}"
+roles = ["analyst"]
+attributes = {{ tenant_id = "2" }}
+
+[auth.jwt]
+issuer = "https://idp.test"
+audience = ["sluice"]
+algorithms = ["HS256"]
+hs256_secret = "{JWT_SECRET}"
+[auth.jwt.attributes]
+tenant_id = "tenant"
+"#,
+        sluice_core::auth::hash_api_key(KEY),
+        sluice_core::auth::hash_api_key(KEY_TENANT_2),
+    )
+}
+
+/// A running Sluice, driven in-process through its router.
+pub struct Sluice {
+    pub app: Router,
+    pub gateway: Arc<Gateway>,
+    /// Keeps temporary files (SQLite databases) alive as long as the instance.
+    _dir: Option<TempDir>,
+}
+
+impl Sluice {
+    /// Starts Sluice from configuration text, as if the file lived in `dir`.
+    pub async fn start(toml: &str, dir: &Path) -> Sluice {
+        let config = sluice_core::config::parse(toml, &dir.join("sluice.toml"), |_| None)
+            .unwrap_or_else(|e| panic!("test configuration is invalid: {e}"));
+        let gateway = sluice::build_gateway(config).await.expect("gateway");
+        Sluice { app: sluice_core::http::app(Arc::clone(&gateway)), gateway, _dir: None }
+    }
+
+    /// Starts Sluice with one datasource `app` described by `datasource` (the body of a
+    /// `[datasources.app]` table) plus any extra TOML.
+    pub async fn with_datasource(datasource: &str) -> Sluice {
+        let dir = TempDir::new();
+        // An empty bootstrap script lets SQLite datasources (`SQLITE`) create their file.
+        std::fs::write(dir.path().join("init.sql"), "-- empty database\n").unwrap();
+        let toml = format!("{}\n[datasources.app]\n{datasource}\n", base_toml());
+        let mut sluice = Sluice::start(&toml, dir.path()).await;
+        sluice._dir = Some(dir);
+        sluice
+    }
+
+    /// POSTs `body` to `/v1/query` with `token`; returns status and JSON body.
+    pub async fn post(&self, token: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        let mut request = Request::post("/v1/query").header("content-type", "application/json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        self.send(request.body(body.into()).unwrap()).await
+    }
+
+    /// Runs `sql` with `params` on datasource `app` as the default test principal.
+    pub async fn query(&self, sql: &str, params: Value) -> (StatusCode, Value) {
+        let body = json!({"datasource": "app", "sql": sql, "params": params});
+        self.post(Some(KEY), body.to_string()).await
+    }
+
+    /// Runs `sql` and asserts success; returns the response body.
+    pub async fn ok(&self, sql: &str, params: Value) -> Value {
+        let (status, body) = self.query(sql, params).await;
+        assert_eq!(status, StatusCode::OK, "{sql}: {body}");
+        body
+    }
+
+    /// Runs `sql` and asserts it fails with `code`; returns the error message.
+    pub async fn err(&self, sql: &str, params: Value, code: &str) -> String {
+        let (status, body) = self.query(sql, params).await;
+        assert_error(status, &body, code);
+        body["error"]["message"].as_str().unwrap().to_string()
+    }
+
+    /// GETs `path`.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("non-JSON response {status}: {}", String::from_utf8_lossy(&bytes)));
+        (status, body)
+    }
+}
+
+/// Asserts an error response: its status matches `code`'s documented status, and it carries a
+/// message and a 32-hex-digit trace id.
+pub fn assert_error(status: StatusCode, body: &Value, code: &str) {
+    let expected = sluice_core::ErrorCode::ALL
+        .into_iter()
+        .find(|c| c.as_str() == code)
+        .unwrap_or_else(|| panic!("{code} is not a documented code"));
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(status.as_u16(), expected.status(), "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    let trace = body["error"]["trace_id"].as_str().unwrap();
+    assert_eq!(trace.len(), 32, "{trace}");
+}
+
+/// A PostgreSQL schema private to one test, dropped at the end of the process at the latest.
+pub struct PgSchema {
+    pub name: String,
+    pub client: tokio_postgres::Client,
+}
+
+impl PgSchema {
+    /// Creates a fresh schema and runs `setup` in it.
+    pub async fn new(setup: &str) -> PgSchema {
+        let (client, conn) = tokio_postgres::connect(&pg_admin_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(conn);
+        let name = unique("t");
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}; SET search_path = {name}; {setup}"))
+            .await
+            .expect("schema setup");
+        PgSchema { name, client }
+    }
+
+    /// The `[datasources.app]` body pointing at this schema.
+    pub fn datasource(&self, extra: &str) -> String {
+        format!(
+            "kind = \"postgres\"\nurl = \"{}?options=-csearch_path%3D{}\"\n{extra}",
+            pg_admin_url(),
+            self.name
+        )
+    }
+}
+
+/// A MySQL database private to one test.
+pub struct MyDatabase {
+    pub name: String,
+    pub conn: mysql_async::Conn,
+}
+
+impl MyDatabase {
+    /// Creates a fresh database and runs `setup` (`;`-separated statements) in it.
+    pub async fn new(setup: &str) -> MyDatabase {
+        use mysql_async::prelude::Queryable as _;
+        let name = unique("t");
+        let opts = mysql_async::Opts::from_url(&mysql_admin_url()).unwrap();
+        let mut conn = mysql_async::Conn::new(opts).await.expect("connect to MariaDB");
+        conn.query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")).await.unwrap();
+        conn.query_drop(format!("USE {name}")).await.unwrap();
+        for statement in setup.split(';').filter(|s| !s.trim().is_empty()) {
+            conn.query_drop(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        MyDatabase { name, conn }
+    }
+
+    /// The `[datasources.app]` body pointing at this database.
+    pub fn datasource(&self, extra: &str) -> String {
+        let base = mysql_admin_url();
+        let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+        format!("kind = \"mysql\"\nurl = \"{server}/{}\"\n{extra}", self.name)
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let path = std::env::temp_dir().join(unique("sluice"));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}

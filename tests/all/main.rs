@@ -1,0 +1,19 @@
+//! End-to-end tests: the real HTTP application, real PostgreSQL, MariaDB and SQLite.
+//!
+//! One binary, one harness (`harness.rs`); a module per feature. Each test gets its own
+//! PostgreSQL schema / MySQL database / SQLite file, so tests run in parallel.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+
+mod harness;
+
+mod api;
+mod auth;
+mod config;
+mod errors;
+mod mysql;
+mod postgres;
+mod quickstart;
+mod readme;
+mod recovery;
+mod telemetry;
