@@ -106,6 +106,13 @@ pub struct StatementFacts {
     pub columns: Vec<ColumnUse>,
     /// Functions called, normalised (lower-case, schema-qualified when written so), sorted, once each.
     pub functions: Vec<String>,
+    /// UPDATE / DELETE targets written without a restricting WHERE: none at all, or one that
+    /// does not depend on the target's columns (`WHERE 1=1`, `WHERE id = id OR true`).
+    pub unrestricted_writes: Vec<RelationName>,
+    /// The outermost query's literal row limit (`LIMIT`, `FETCH FIRST`, `TOP`), if any.
+    pub limit: Option<u64>,
+    /// Hex SHA-256 of the statement with every literal replaced by a placeholder.
+    pub fingerprint: String,
     /// How many positional parameters the statement expects.
     pub placeholders: usize,
 }

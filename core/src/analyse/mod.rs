@@ -15,6 +15,7 @@ mod lexical;
 mod parse;
 mod resolve;
 mod roundtrip;
+mod shape;
 #[cfg(test)]
 mod tests;
 
@@ -35,7 +36,7 @@ pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
     let mut resolver = resolve::Resolver::new(dialect);
     let kind = classify::walk_statement(&mut resolver, &statement)?;
     let placeholders = lexical::count(dialect, &statement)?;
-    let facts = resolver.finish(kind, placeholders);
+    let facts = resolver.finish(kind, &statement, placeholders);
     let sql = roundtrip::verified_sql(dialect, &statement)?;
     Ok(Analysis { facts, statement, sql })
 }

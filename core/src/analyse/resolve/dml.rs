@@ -6,8 +6,8 @@ use sqlparser::ast::{
     TableObject, Update, UpdateTableFromKind,
 };
 
-use super::Resolver;
 use super::scope::{Source, Target};
+use super::{Resolver, restrict};
 use crate::analyse::{Access, AnalyseError, ColumnUsage, RelationName, StatementKind};
 
 fn unsupported<T>(what: &str) -> Result<T, AnalyseError> {
@@ -84,6 +84,8 @@ impl Resolver {
         self.record_relation(relation.clone(), Access::Write);
         self.record_relation(relation.clone(), Access::Read);
         let mark = self.scopes.mark();
+        let mut qualifiers = vec![relation.name.clone()];
+        qualifiers.extend(alias.clone());
         self.scopes.add_source(Source::base(relation.clone(), alias));
         let multi_table = !update.table.joins.is_empty();
         if multi_table {
@@ -99,8 +101,14 @@ impl Resolver {
                 }
             }
         }
+        if !restrict::restricts(update.selection.as_ref(), &qualifiers, self.dialect) {
+            self.unrestricted_writes.insert(relation.clone());
+        }
         if multi_table {
             for written in self.multi_table_targets(&update.assignments, mark) {
+                if !restrict::restricts(update.selection.as_ref(), &qualifiers, self.dialect) {
+                    self.unrestricted_writes.insert(written.clone());
+                }
                 self.record_relation(written, Access::Write);
             }
         }
@@ -152,9 +160,12 @@ impl Resolver {
             FromTable::WithFromKeyword(items) | FromTable::WithoutKeyword(items) => items,
         };
         let mut targets = Vec::new();
+        let mut qualifiers = Vec::new();
         for item in from {
             if delete.tables.is_empty() {
-                let (relation, _) = self.target_table(&item.relation)?;
+                let (relation, alias) = self.target_table(&item.relation)?;
+                qualifiers.push(relation.name.clone());
+                qualifiers.extend(alias);
                 targets.push(relation);
             }
             self.table_with_joins(item)?;
@@ -164,13 +175,18 @@ impl Resolver {
         }
         for name in &delete.tables {
             let qualifier = self.relation_parts(name)?;
+            qualifiers.extend(qualifier.last().cloned());
             match self.scopes.lookup(&qualifier).map(|s| &s.target) {
                 Some(Target::Base(relation)) => targets.push(relation.clone()),
                 Some(Target::Opaque) => return unsupported("DELETE from a derived table"),
                 None => targets.push(self.relation_name(name)?),
             }
         }
+        let restricted = restrict::restricts(delete.selection.as_ref(), &qualifiers, self.dialect);
         for relation in targets {
+            if !restricted {
+                self.unrestricted_writes.insert(relation.clone());
+            }
             self.record_relation(relation.clone(), Access::Read);
             self.record_relation(relation, Access::Write);
         }

@@ -10,12 +10,14 @@ mod dml;
 mod expr;
 mod from;
 mod query;
+mod restrict;
 mod scope;
 
 use std::collections::BTreeSet;
 
-use sqlparser::ast::{ObjectName, ObjectNamePart};
+use sqlparser::ast::{ObjectName, ObjectNamePart, Statement};
 
+use super::shape;
 use super::{
     Access, AnalyseError, ColumnUsage, ColumnUse, Dialect, RelationAccess, RelationName, StatementFacts,
     StatementKind,
@@ -31,6 +33,8 @@ pub(crate) struct Resolver {
     functions: BTreeSet<String>,
     /// The data-modifying statements met anywhere, including inside CTEs.
     effects: BTreeSet<StatementKind>,
+    /// UPDATE / DELETE targets whose WHERE does not restrict their rows.
+    unrestricted_writes: BTreeSet<RelationName>,
 }
 
 impl Resolver {
@@ -43,6 +47,7 @@ impl Resolver {
             columns: BTreeSet::new(),
             functions: BTreeSet::new(),
             effects: BTreeSet::new(),
+            unrestricted_writes: BTreeSet::new(),
         }
     }
 
@@ -71,12 +76,20 @@ impl Resolver {
     }
 
     /// The facts recorded, sorted and de-duplicated.
-    pub(crate) fn finish(self, kind: StatementKind, placeholders: usize) -> StatementFacts {
+    pub(crate) fn finish(
+        self,
+        kind: StatementKind,
+        statement: &Statement,
+        placeholders: usize,
+    ) -> StatementFacts {
         StatementFacts {
             kind,
             relations: self.relations.into_iter().collect(),
             columns: self.columns.into_iter().collect(),
             functions: self.functions.into_iter().collect(),
+            unrestricted_writes: self.unrestricted_writes.into_iter().collect(),
+            limit: shape::outer_limit(statement),
+            fingerprint: shape::fingerprint(statement),
             placeholders,
         }
     }

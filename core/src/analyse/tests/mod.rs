@@ -2,6 +2,7 @@
 
 mod mysql;
 mod postgres;
+mod shape;
 mod sqlite;
 
 use super::{
