@@ -99,3 +99,11 @@ async fn truncation_when_configured_is_reported_never_silent() {
     assert_eq!(body["truncated"], true);
     assert_eq!(body["row_count"], 2, "whole rows that fit in 1024 bytes of JSON");
 }
+
+#[tokio::test]
+async fn too_many_parameters_are_too_large() {
+    let sluice = start("").await;
+    let body = serde_json::json!({"datasource": "app", "sql": "SELECT 1", "params": vec![1; 1001]});
+    let (status, response) = sluice.post(Some(KEY), body.to_string()).await;
+    assert_error(status, &response, "too_large");
+}

@@ -9,6 +9,7 @@ mod harness;
 
 mod api;
 mod auth;
+mod cli;
 mod config;
 mod errors;
 mod mysql;

@@ -177,3 +177,20 @@ async fn statement_timeout_is_a_504_and_the_pool_recovers() {
     let body = sluice.ok("SELECT 1 AS one", json!([])).await;
     assert_eq!(body["rows"], json!([[1]]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_pool_is_unavailable_not_a_hang() {
+    let schema = PgSchema::new("").await;
+    let sluice = std::sync::Arc::new(
+        Sluice::with_datasource(&schema.datasource("pool_size = 1\nconnect_timeout_ms = 300")).await,
+    );
+    let busy = tokio::spawn({
+        let sluice = std::sync::Arc::clone(&sluice);
+        async move { sluice.query("SELECT pg_sleep(2)::text", json!([])).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    sluice.err("SELECT 1", json!([]), "unavailable").await;
+    let (status, _) = busy.await.unwrap();
+    assert_eq!(status, 200, "the busy request itself completes");
+    sluice.ok("SELECT 1", json!([])).await;
+}

@@ -161,7 +161,9 @@ impl Connector for PostgresConnector {
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
         let limit = request.limits.statement_timeout;
-        let mut client = self.checkout(limit).await?;
+        // Waiting for a pooled connection is bounded by the connect timeout, not the statement
+        // timeout: an exhausted pool answers `unavailable` promptly instead of queueing.
+        let mut client = self.checkout(self.connect_timeout).await?;
         let cancel = client.cancel_token();
         match tokio::time::timeout(client_deadline(limit), run(&mut client, &request)).await {
             Ok(result) => result,
