@@ -11,11 +11,17 @@ use sluice_core::config::Config;
 use sluice_core::gateway::Gateway;
 
 /// Builds a ready [`Gateway`] from a validated configuration: one connector per datasource.
-/// Connecting is lazy, so this succeeds while databases are down; `/readyz` tells.
+/// Connecting is lazy, so this succeeds while databases are down; `/readyz` tells. Policy
+/// plugins are compiled here, and their hot-reload task starts (it ends with the gateway).
 ///
 /// # Errors
 /// When a connector cannot be set up (e.g. an SQLite bootstrap script fails).
 pub async fn build_gateway(config: Config) -> anyhow::Result<Arc<Gateway>> {
     let connectors = datasources::connect_all(&config).await?;
-    Ok(Arc::new(Gateway::new(config, connectors)?))
+    // Compiling plugins can take seconds (Python, JavaScript): off the async workers.
+    let gateway = tokio::task::spawn_blocking(move || Gateway::new(config, connectors)).await??;
+    if let Some(policy) = &gateway.policy {
+        sluice_core::policy::spawn_reloader(policy);
+    }
+    Ok(Arc::new(gateway))
 }

@@ -95,14 +95,25 @@ async fn check(path: PathBuf) -> anyhow::Result<()> {
     let config = sluice_core::config::load(&path)?;
     println!("{}: configuration is valid", path.display());
     let gateway = sluice::build_gateway(config).await?;
-    let readiness = gateway.readiness(std::time::Duration::from_secs(5)).await;
     let mut failed = 0;
+    if let Some(policy) = &gateway.policy {
+        let problems = policy.problems();
+        for slot in policy.slots() {
+            let name = &slot.settings.name;
+            match problems.iter().find(|(n, _)| n == name) {
+                Some((_, why)) => println!("  plugin {name}: UNAVAILABLE: {why}"),
+                None => println!("  plugin {name}: loaded"),
+            }
+        }
+        failed += problems.len();
+    }
+    let readiness = gateway.readiness(std::time::Duration::from_secs(5)).await;
     for (name, ok) in &readiness {
         let ds = gateway.datasources.get(name).map(|ds| ds.connector.dialect().name()).unwrap_or("?");
         println!("  datasource {name} ({ds}): {}", if *ok { "reachable" } else { "UNREACHABLE" });
         failed += usize::from(!ok);
     }
-    anyhow::ensure!(failed == 0, "{failed} datasource(s) unreachable");
+    anyhow::ensure!(failed == 0, "{failed} plugin(s) unavailable or datasource(s) unreachable");
     println!("all {} datasource(s) reachable", readiness.len());
     Ok(())
 }

@@ -7,6 +7,7 @@
 use crate::analyse::AnalyseError;
 use crate::auth::AuthError;
 use crate::execute::ExecError;
+use crate::policy::{ApprovalRequest, Denial};
 
 /// The stable, machine-readable code of an [`Error`], as sent in `{"error": {"code": ...}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -19,6 +20,10 @@ pub enum ErrorCode {
     Unauthenticated,
     /// The statement parses but its kind is not allowed here (session control, procedural code, ...).
     StatementNotAllowed,
+    /// A policy plugin refused the statement, or failed (fail closed); the message names it.
+    PolicyDenied,
+    /// Policy requires a human's approval first; the body carries the approval request.
+    ApprovalRequired,
     /// The statement ran longer than the datasource's statement timeout.
     Timeout,
     /// The request body or the result is over a configured limit.
@@ -33,11 +38,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidRequest,
         ErrorCode::SqlParseError,
         ErrorCode::Unauthenticated,
         ErrorCode::StatementNotAllowed,
+        ErrorCode::PolicyDenied,
+        ErrorCode::ApprovalRequired,
         ErrorCode::Timeout,
         ErrorCode::TooLarge,
         ErrorCode::UpstreamError,
@@ -52,6 +59,8 @@ impl ErrorCode {
             ErrorCode::SqlParseError => "sql_parse_error",
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::StatementNotAllowed => "statement_not_allowed",
+            ErrorCode::PolicyDenied => "policy_denied",
+            ErrorCode::ApprovalRequired => "approval_required",
             ErrorCode::Timeout => "timeout",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::UpstreamError => "upstream_error",
@@ -65,7 +74,8 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidRequest | ErrorCode::SqlParseError => 400,
             ErrorCode::Unauthenticated => 401,
-            ErrorCode::StatementNotAllowed => 403,
+            ErrorCode::ApprovalRequired => 202,
+            ErrorCode::StatementNotAllowed | ErrorCode::PolicyDenied => 403,
             ErrorCode::TooLarge => 413,
             ErrorCode::Internal => 500,
             ErrorCode::UpstreamError => 502,
@@ -95,6 +105,26 @@ pub enum Error {
         /// The datasource's name.
         datasource: String,
     },
+    /// The policy chain refused the statement: a plugin denied it or failed. Never empty.
+    #[error("{}", denial_message(.0))]
+    PolicyDenied(Vec<Denial>),
+    /// The policy chain allowed the statement only with a rewrite (row filters, masks, session
+    /// settings, role) that this build cannot apply yet: refused rather than run unrestricted.
+    #[error(
+        "datasource {datasource:?} requires {what} (asked for by policy plugin `{plugin}`), which this \
+         build of Sluice cannot apply yet; the statement is refused rather than run without it"
+    )]
+    PolicyUnenforceable {
+        /// The datasource.
+        datasource: String,
+        /// The first plugin that asked.
+        plugin: String,
+        /// What it asked for: `row filtering`, `column masking`, ...
+        what: &'static str,
+    },
+    /// The policy chain requires a human's approval before the statement may run.
+    #[error("approval required by policy plugin(s) {}: {}", .0.plugins.join(", "), .0.reasons.join("; "))]
+    ApprovalRequired(ApprovalRequest),
     /// The datasource failed to run the statement.
     #[error(transparent)]
     Exec(#[from] ExecError),
@@ -114,9 +144,27 @@ impl Error {
             Error::Auth(_) => ErrorCode::Unauthenticated,
             Error::Analyse(e) => e.code(),
             Error::KindNotAllowed { .. } => ErrorCode::StatementNotAllowed,
+            Error::PolicyDenied(_) | Error::PolicyUnenforceable { .. } => ErrorCode::PolicyDenied,
+            Error::ApprovalRequired(_) => ErrorCode::ApprovalRequired,
             Error::Exec(e) => e.code(),
             Error::TooLarge(_) => ErrorCode::TooLarge,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
+}
+
+/// `denied by policy plugin `a`: reason; also denied by `b`: ...`; failures say so and give
+/// their stable kind, e.g. `policy plugin `x` failed (timeout): it ran past its 100 ms limit`.
+fn denial_message(denials: &[Denial]) -> String {
+    let one = |d: &Denial| match d.failure {
+        Some(kind) => format!("policy plugin `{}` failed ({}): {}", d.plugin, kind.name(), d.reason),
+        None => format!("denied by policy plugin `{}`: {}", d.plugin, d.reason),
+    };
+    let mut parts = denials.iter().map(one);
+    let mut message = parts.next().unwrap_or_else(|| "denied by policy".to_string());
+    for rest in parts {
+        message.push_str("; also ");
+        message.push_str(&rest);
+    }
+    message
 }

@@ -18,6 +18,7 @@ use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
 use crate::encode::{self, ColumnMeta};
 use crate::error::Error;
 use crate::execute::{Connector, ExecError, ExecRequest, Mode};
+use crate::policy::{ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
 
 /// One datasource: its validated settings and its connector.
 pub struct Datasource {
@@ -35,6 +36,8 @@ pub struct Gateway {
     pub auth: Authenticator,
     /// Datasources by name.
     pub datasources: BTreeMap<String, Datasource>,
+    /// The policy plugin chain; `None` when no plugin is configured.
+    pub policy: Option<Arc<PolicyRuntime>>,
 }
 
 /// `POST /v1/query` body.
@@ -79,8 +82,12 @@ pub struct QueryResponse {
 impl Gateway {
     /// Assembles a gateway from a validated configuration and one connector per datasource.
     ///
+    /// Compiles the configured policy plugins here (or takes them from the artifact cache); a
+    /// plugin that fails to load is reported by [`PolicyRuntime::problems`] and denies.
+    ///
     /// # Errors
-    /// [`Error::Internal`] when a configured datasource has no connector.
+    /// [`Error::Internal`] when a configured datasource has no connector, or the plugin engine
+    /// cannot be created.
     pub fn new(config: Config, mut connectors: BTreeMap<String, Arc<dyn Connector>>) -> Result<Self, Error> {
         let datasources = config
             .datasources
@@ -92,7 +99,14 @@ impl Gateway {
                 Ok((name, Datasource { settings, connector }))
             })
             .collect::<Result<_, Error>>()?;
-        Ok(Gateway { server: config.server, auth: config.auth, datasources })
+        let policy = if config.policy.plugins.is_empty() {
+            None
+        } else {
+            let runtime = PolicyRuntime::new(&config.policy)
+                .map_err(|e| Error::Internal(format!("cannot create the plugin engine: {e:#}")))?;
+            Some(Arc::new(runtime))
+        };
+        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy })
     }
 
     /// Runs one statement for `principal`.
@@ -105,6 +119,9 @@ impl Gateway {
         request: QueryRequest,
         trace_id: &TraceId,
     ) -> Result<QueryResponse, Error> {
+        let received_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let name = request.datasource.as_str();
         let ds = self
             .datasources
@@ -151,6 +168,32 @@ impl Gateway {
                 analysis.facts.placeholders,
                 request.params.len()
             )));
+        }
+
+        if let Some(policy) = self.policy.as_ref().filter(|p| p.judges(name)) {
+            let meta = RequestMeta {
+                client_address: None,
+                justification: request.justification.clone(),
+                received_at_ms,
+                trace_id: trace_id.to_string(),
+            };
+            let input = PolicyInput {
+                principal,
+                datasource: name,
+                dialect,
+                facts: &analysis.facts,
+                text: &analysis.sql,
+                request: &meta,
+            };
+            let policy_span = tracing::info_span!(
+                span::POLICY,
+                plugins = field::Empty,
+                verdict = field::Empty,
+                denied_by = field::Empty,
+                annotations = field::Empty
+            );
+            let outcome = policy.evaluate(&input).instrument(policy_span.clone()).await;
+            policy_span.in_scope(|| enforce(name, outcome))?;
         }
 
         let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
@@ -216,4 +259,50 @@ impl Gateway {
         }
         out
     }
+}
+
+/// Records the chain's outcome on the current (policy) span and turns it into the request's
+/// fate. Row filters, masks, session settings and roles need the rewrite stage, which this build
+/// does not have: a statement that needs them is refused (fail closed), never run unrestricted.
+fn enforce(datasource: &str, outcome: ChainOutcome) -> Result<(), Error> {
+    let span = tracing::Span::current();
+    span.record("plugins", outcome.plugins.join(",").as_str());
+    if !outcome.annotations.is_empty() {
+        span.record("annotations", field::debug(&outcome.annotations));
+    }
+    let unenforceable = |plugin: &str, what: &'static str| Error::PolicyUnenforceable {
+        datasource: datasource.to_string(),
+        plugin: plugin.to_string(),
+        what,
+    };
+    let result = match outcome.verdict {
+        ChainVerdict::Deny(denials) => {
+            span.record("verdict", "deny");
+            if let Some(first) = denials.first() {
+                span.record("denied_by", first.plugin.as_str());
+            }
+            return Err(Error::PolicyDenied(denials));
+        }
+        ChainVerdict::RequireApproval(request) => {
+            span.record("verdict", "require_approval");
+            Err(Error::ApprovalRequired(request))
+        }
+        ChainVerdict::Allow => {
+            span.record("verdict", "allow");
+            Ok(())
+        }
+    };
+    if let Some(filter) = outcome.row_filters.values().flatten().next() {
+        return Err(unenforceable(&filter.plugin, "row filtering"));
+    }
+    if let Some(mask) = outcome.column_masks.values().next() {
+        return Err(unenforceable(&mask.plugin, "column masking"));
+    }
+    if let Some((plugin, ..)) = outcome.session_settings.first() {
+        return Err(unenforceable(plugin, "session settings"));
+    }
+    if let Some((plugin, _)) = &outcome.role {
+        return Err(unenforceable(plugin, "a database role"));
+    }
+    result
 }

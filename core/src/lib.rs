@@ -23,5 +23,6 @@ pub mod error;
 pub mod execute;
 pub mod gateway;
 pub mod http;
+pub mod policy;
 
 pub use error::{Error, ErrorCode};

@@ -240,3 +240,48 @@ impl Drop for TempDir {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A compiled plugin from `plugins/dist/` (built by `plugins/build`).
+pub fn plugin(name: &str) -> PathBuf {
+    let path = repo().join("plugins").join("dist").join(format!("{name}.wasm"));
+    assert!(path.is_file(), "{} is missing: run plugins/build", path.display());
+    path
+}
+
+/// A `[[plugins]]` table for `plugins/dist/<file>.wasm` named `name`, plus `extra` keys.
+pub fn plugin_toml(name: &str, file: &str, extra: &str) -> String {
+    format!("\n[[plugins]]\nname = \"{name}\"\npath = {:?}\n{extra}\n", plugin(file).display().to_string())
+}
+
+/// The `[policy]` section tests use: compiled artifacts cached in one directory shared by the
+/// test process (and later runs), fast hot reload.
+pub fn policy_toml(reload_interval_ms: u64) -> String {
+    let cache = std::env::temp_dir().join("sluice-test-plugin-cache");
+    format!(
+        "\n[policy]\ncache_dir = {:?}\nreload_interval_ms = {reload_interval_ms}\n",
+        cache.display().to_string()
+    )
+}
+
+impl Sluice {
+    /// Starts Sluice with SQLite datasources `app` and `other` (empty databases) and `extra`
+    /// TOML (plugins, `[policy]`).
+    pub async fn with_plugins(extra: &str) -> Sluice {
+        let dir = TempDir::new();
+        std::fs::write(dir.path().join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n")
+            .unwrap();
+        let toml = format!(
+            "{}\n[datasources.app]\n{SQLITE}\n[datasources.other]\nkind = \"sqlite\"\npath = \"o.db\"\nbootstrap = [\"init.sql\"]\n{extra}",
+            base_toml()
+        );
+        let mut sluice = Sluice::start(&toml, dir.path()).await;
+        sluice._dir = Some(dir);
+        sluice
+    }
+
+    /// Runs `sql` on datasource `datasource` as the default test principal.
+    pub async fn query_on(&self, datasource: &str, sql: &str) -> (StatusCode, Value) {
+        let body = json!({"datasource": datasource, "sql": sql, "justification": "testing"});
+        self.post(Some(KEY), body.to_string()).await
+    }
+}

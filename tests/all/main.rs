@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod errors;
 mod mysql;
+mod plugins;
 mod postgres;
 mod quickstart;
 mod readme;

@@ -6,6 +6,7 @@
 //! request   trace_id, method, path, status                      (http middleware)
 //! ├─ auth      scheme, principal                                (auth extractor)
 //! ├─ analyse   datasource, dialect, kind, relations             (gateway)
+//! ├─ policy    plugins, verdict, denied_by, annotations           (gateway; when plugins judge)
 //! ├─ execute   datasource, rows, truncated                      (gateway)
 //! └─ encode    rows, bytes_truncated                            (gateway)
 //! ```
@@ -51,6 +52,8 @@ pub mod span {
     pub const AUTH: &str = "auth";
     /// Statement analysis.
     pub const ANALYSE: &str = "analyse";
+    /// The policy plugin chain.
+    pub const POLICY: &str = "policy";
     /// Execution on the datasource.
     pub const EXECUTE: &str = "execute";
     /// JSON encoding.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::auth::AuthSection;
+use super::policy::{PluginSection, PolicySection};
 
 /// The whole configuration file.
 #[derive(Debug, Deserialize)]
@@ -21,6 +22,13 @@ pub struct ConfigFile {
     /// `[datasources.<name>]`: the databases callers may query, by the name they use in requests.
     #[serde(default)]
     pub datasources: BTreeMap<String, DatasourceSection>,
+    /// `[policy]`: settings shared by the policy plugins (artifact cache, hot reload).
+    #[serde(default)]
+    pub policy: PolicySection,
+    /// `[[plugins]]`: the policy chain, run in order on every statement of the datasources each
+    /// plugin judges. Default: none, and statements are judged by the analyser alone.
+    #[serde(default)]
+    pub plugins: Vec<PluginSection>,
 }
 
 /// `[server]`.

@@ -7,6 +7,7 @@
 pub mod auth;
 mod env;
 pub mod file;
+pub mod policy;
 mod problems;
 mod settings;
 
@@ -14,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize as _;
 
+pub use policy::{InstanceMode, PluginSettings, PolicySettings};
 pub use problems::{ConfigError, Problem, Problems};
 pub use settings::{
     Config, DatasourceKind, DatasourceSettings, Overflow, ServerSettings, Target, redact_url,

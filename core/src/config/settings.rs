@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::Problems;
 use super::file::{ConfigFile, DatasourceSection, ServerSection};
+use super::policy::{self, PolicySettings};
 use crate::analyse::StatementKind;
 use crate::auth::Authenticator;
 use crate::execute::Limits;
@@ -20,6 +21,8 @@ pub struct Config {
     pub auth: Authenticator,
     /// Datasources by name.
     pub datasources: BTreeMap<String, DatasourceSettings>,
+    /// The policy plugin chain.
+    pub policy: PolicySettings,
 }
 
 /// Validated `[server]`.
@@ -139,10 +142,12 @@ pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> 
             validate_datasource(name, section, base_dir, problems).map(|ds| (name.clone(), ds))
         })
         .collect();
+    let names = policy::datasource_names(&file.datasources);
+    let policy = policy::validate(&file.policy, &file.plugins, &names, base_dir, problems);
     if !problems.is_empty() {
         return None;
     }
-    Some(Config { server: server?, auth: auth?, datasources })
+    Some(Config { server: server?, auth: auth?, datasources, policy })
 }
 
 fn validate_server(s: &ServerSection, problems: &mut Problems) -> Option<ServerSettings> {

@@ -18,11 +18,27 @@ pub struct ApiError {
     pub trace_id: TraceId,
 }
 
-/// The error response body: `{"error": {...}}`.
+/// The error response body: `{"error": {...}}`, plus `approval` for `202 approval_required`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
+    /// What approval the policy requires (`approval_required` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalBody>,
+}
+
+/// The approval a `202 approval_required` response asks for, accumulated over the policy chain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalBody {
+    /// Each requiring plugin's reason, in chain order; shown to approvers.
+    pub reasons: Vec<String>,
+    /// Groups that may approve (union over the plugins); empty means the datasource's defaults.
+    pub approver_groups: Vec<String>,
+    /// The shortest grant duration any plugin suggested, in seconds.
+    pub suggested_duration_seconds: Option<u32>,
+    /// The plugins that require approval, in chain order.
+    pub plugins: Vec<String>,
 }
 
 /// The error itself.
@@ -53,8 +69,18 @@ impl IntoResponse for ApiError {
             }
             self.error.to_string()
         };
+        let approval = match &self.error {
+            Error::ApprovalRequired(request) => Some(ApprovalBody {
+                reasons: request.reasons.clone(),
+                approver_groups: request.approver_groups.iter().cloned().collect(),
+                suggested_duration_seconds: request.suggested_duration_seconds,
+                plugins: request.plugins.clone(),
+            }),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail { code: code.as_str(), message, trace_id: self.trace_id.to_string() },
+            approval,
         };
         let mut response = (status, Json(body)).into_response();
         if code == ErrorCode::Unauthenticated {

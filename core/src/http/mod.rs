@@ -10,5 +10,5 @@ mod openapi;
 mod routes;
 
 pub use app::app;
-pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use error::{ApiError, ApprovalBody, ErrorBody, ErrorDetail};
 pub use openapi::openapi;

@@ -15,6 +15,7 @@ use super::routes;
         crate::encode::ColumnMeta,
         super::ErrorBody,
         super::ErrorDetail,
+        super::ApprovalBody,
         routes::Health
     )),
     modifiers(&BearerAuth)

@@ -22,9 +22,10 @@ use crate::gateway::{Gateway, QueryRequest, QueryResponse};
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The statement ran", body = QueryResponse),
+        (status = 202, description = "approval_required: policy requires a human's approval; `approval` says which", body = ErrorBody),
         (status = 400, description = "invalid_request or sql_parse_error", body = ErrorBody),
         (status = 401, description = "unauthenticated", body = ErrorBody),
-        (status = 403, description = "statement_not_allowed", body = ErrorBody),
+        (status = 403, description = "statement_not_allowed or policy_denied (names the plugin)", body = ErrorBody),
         (status = 413, description = "too_large", body = ErrorBody),
         (status = 502, description = "upstream_error", body = ErrorBody),
         (status = 503, description = "unavailable", body = ErrorBody),
