@@ -92,18 +92,19 @@ impl LoadedPlugin {
     /// A [`Failure`] when the plugin timed out, ran out of memory, trapped or refused to init.
     pub async fn evaluate(&self, query: &wit::Query) -> Result<wit::Decision, Failure> {
         let deadline = Instant::now() + self.settings.timeout;
+        let now_ms = query.request.received_at_ms;
         let InstanceMode::Warm { max_reuse, instances } = self.settings.mode else {
-            let (mut store, bindings) = self.instantiate(deadline).await?;
+            let (mut store, bindings) = self.instantiate(deadline, now_ms).await?;
             return bindings.call_evaluate(&mut store, query).await.map_err(|e| self.failure(&store, &e));
         };
         let idle = self.warm.lock().ok().and_then(|mut pool| pool.pop());
         let mut warm = match idle {
             Some(mut warm) => {
-                store::rearm(&mut warm.store, deadline);
+                store::rearm(&mut warm.store, deadline, now_ms);
                 warm
             }
             None => {
-                let (store, bindings) = self.instantiate(deadline).await?;
+                let (store, bindings) = self.instantiate(deadline, now_ms).await?;
                 Warm { store, bindings, uses: 0 }
             }
         };
@@ -123,12 +124,17 @@ impl LoadedPlugin {
         Ok(decision)
     }
 
-    async fn instantiate(&self, deadline: Instant) -> Result<(Store<StoreState>, Policy), Failure> {
+    async fn instantiate(
+        &self,
+        deadline: Instant,
+        now_ms: u64,
+    ) -> Result<(Store<StoreState>, Policy), Failure> {
         let mut store = store::new_store(
             &self.engine,
             Arc::clone(&self.name),
             self.settings.memory_limit_bytes,
             deadline,
+            now_ms,
         );
         let bindings = self.pre.instantiate_async(&mut store).await.map_err(|e| self.failure(&store, &e))?;
         match bindings.call_init(&mut store, &self.settings.config_json).await {

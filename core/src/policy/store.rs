@@ -22,6 +22,9 @@ pub struct StoreState {
     pub plugin: Arc<str>,
     /// Lines logged in the current evaluation.
     pub log_lines: u32,
+    /// What `now-ms` answers: the time the request was received, so every plugin judging a
+    /// request sees one instant and `sluice plugin test` cases can fix the clock.
+    pub now_ms: u64,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: Limits,
@@ -90,10 +93,12 @@ pub fn new_store(
     plugin: Arc<str>,
     memory_bytes: usize,
     deadline: Instant,
+    now_ms: u64,
 ) -> Store<StoreState> {
     let state = StoreState {
         plugin,
         log_lines: 0,
+        now_ms,
         wasi: empty_wasi(),
         table: ResourceTable::new(),
         limits: Limits { memory_bytes, memory_exceeded: false },
@@ -117,10 +122,11 @@ pub fn new_store(
     store
 }
 
-/// Starts a new evaluation on a (possibly reused) store: new deadline, fresh log budget.
-pub fn rearm(store: &mut Store<StoreState>, deadline: Instant) {
+/// Starts a new evaluation on a (possibly reused) store: new deadline and clock, fresh log budget.
+pub fn rearm(store: &mut Store<StoreState>, deadline: Instant, now_ms: u64) {
     let state = store.data_mut();
     state.deadline = deadline;
+    state.now_ms = now_ms;
     state.log_lines = 0;
     store.set_epoch_deadline(1);
 }

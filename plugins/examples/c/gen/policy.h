@@ -346,7 +346,9 @@ typedef struct {
 // Imported Functions from `sluice:policy/host@0.1.0`
 // Writes to Sluice's log under the plugin's name (rate-limited by the host).
 extern void sluice_policy_host_log(sluice_policy_host_level_t level, policy_string_t *message);
-// The host's clock: milliseconds since the Unix epoch, UTC.
+// The host's clock: milliseconds since the Unix epoch, UTC. It answers the time the
+// request was received (`request.received-at-ms`), so every plugin judging one request
+// sees the same instant and recorded test cases can fix it.
 extern uint64_t sluice_policy_host_now_ms(void);
 
 // Exported Functions from `policy`
