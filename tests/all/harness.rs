@@ -285,3 +285,67 @@ impl Sluice {
         self.post(Some(KEY), body.to_string()).await
     }
 }
+
+/// A span as recorded by [`SpanRecorder`]: its name, its parent's name, and its fields (those
+/// given when it opened, then those recorded later), as `name=value ` text.
+pub type RecordedSpan = (String, Option<String>, String);
+
+/// A tracing layer that records every span opened and every field recorded on it afterwards
+/// (e.g. the `policy` span's `verdict`). Install with
+/// `tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()))`.
+#[derive(Clone, Default)]
+pub struct SpanRecorder(Arc<std::sync::Mutex<Vec<RecordedSpan>>>);
+
+/// The recorder's index of a span, kept in the span's extensions.
+struct RecorderIndex(usize);
+
+impl SpanRecorder {
+    /// Every span recorded so far, in the order opened.
+    pub fn spans(&self) -> Vec<RecordedSpan> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn field_text(record: impl FnOnce(&mut dyn tracing::field::Visit)) -> String {
+    let mut fields = String::new();
+    let mut visit = |field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
+        fields.push_str(&format!("{}={:?} ", field.name(), value));
+    };
+    record(&mut visit);
+    fields
+}
+
+impl<S> tracing_subscriber::Layer<S> for SpanRecorder
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let span = ctx.span(id);
+        let parent = span.as_ref().and_then(|s| s.parent()).map(|p| p.name().to_string());
+        let fields = field_text(|visit| attrs.record(visit));
+        let mut spans = self.0.lock().unwrap();
+        spans.push((attrs.metadata().name().to_string(), parent, fields));
+        if let Some(span) = span {
+            span.extensions_mut().insert(RecorderIndex(spans.len() - 1));
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let Some(span) = ctx.span(id) else { return };
+        let Some(index) = span.extensions().get::<RecorderIndex>().map(|i| i.0) else { return };
+        let fields = field_text(|visit| values.record(visit));
+        if let Some(entry) = self.0.lock().unwrap().get_mut(index) {
+            entry.2.push_str(&fields);
+        }
+    }
+}

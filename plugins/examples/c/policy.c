@@ -4,6 +4,9 @@
 //   relation) are denied outside [open_hour, close_hour) in the configured UTC offset.
 // - A SELECT that reads one of `big_tables` is denied unless it has a literal LIMIT of at
 //   most `max_rows`.
+// - A statement whose kind is in `approval_for` (default none) needs a human's approval
+//   (require-approval: "<kind>s need approval", approver groups `approvers`, default ["dba"],
+//   suggested grant `approval_seconds`, default 3600).
 // - Everything else is allowed.
 //
 // Statement facts come from the host (`query->statement`); the plugin never parses SQL.
@@ -35,6 +38,14 @@
 #define MAX_BIG_TABLES 64
 #define MAX_NAME 128
 #define MAX_SAFE_INTEGER 9007199254740991LL
+#define MAX_APPROVERS 16
+
+// Statement kinds in WIT order (the SLUICE_POLICY_TYPES_STATEMENT_KIND_* values), as configured
+// in `approval_for`, and how an approval reason names them.
+static const char *const KIND_NAMES[] = {"read", "insert", "update", "delete", "ddl", "other"};
+static const char *const KIND_PLURALS[] = {"reads", "inserts", "updates", "deletes", "schema changes",
+                                           "other statements"};
+#define N_KINDS (sizeof KIND_NAMES / sizeof KIND_NAMES[0])
 
 typedef struct {
   int open_hour;
@@ -43,6 +54,10 @@ typedef struct {
   size_t n_big_tables;
   char big_tables[MAX_BIG_TABLES][MAX_NAME]; // lower-cased, NUL-terminated
   uint64_t max_rows;
+  bool approval_for[N_KINDS]; // indexed by statement kind
+  size_t n_approvers;
+  char approvers[MAX_APPROVERS][MAX_NAME];
+  uint32_t approval_seconds;
 } config_t;
 
 static config_t CONFIG;
@@ -132,12 +147,13 @@ static void lower(char *s) {
   }
 }
 
-static bool read_tables(reader_t *r, config_t *c) {
-  const char *message = "big_tables must be a list of non-empty strings";
+// Reads a JSON list of non-empty strings into items (at most max entries of MAX_NAME bytes).
+static bool read_string_list(reader_t *r, char (*items)[MAX_NAME], size_t max, size_t *count,
+                             const char *message, const char *too_many) {
   skip_ws(r);
   if (r->p >= r->end || *r->p != '[') return fail(r, message);
   r->p++;
-  c->n_big_tables = 0;
+  *count = 0;
   skip_ws(r);
   if (r->p < r->end && *r->p == ']') {
     r->p++;
@@ -146,12 +162,11 @@ static bool read_tables(reader_t *r, config_t *c) {
   for (;;) {
     skip_ws(r);
     if (r->p >= r->end || *r->p != '"') return fail(r, message);
-    if (c->n_big_tables == MAX_BIG_TABLES) return fail(r, "big_tables has too many entries");
-    char *dst = c->big_tables[c->n_big_tables];
+    if (*count == max) return fail(r, too_many);
+    char *dst = items[*count];
     if (!read_string(r, dst, MAX_NAME)) return false;
     if (dst[0] == 0) return fail(r, message);
-    lower(dst);
-    c->n_big_tables++;
+    (*count)++;
     skip_ws(r);
     if (r->p < r->end && *r->p == ',') {
       r->p++;
@@ -159,6 +174,32 @@ static bool read_tables(reader_t *r, config_t *c) {
     }
     return expect(r, ']');
   }
+}
+
+static bool read_tables(reader_t *r, config_t *c) {
+  if (!read_string_list(r, c->big_tables, MAX_BIG_TABLES, &c->n_big_tables,
+                        "big_tables must be a list of non-empty strings",
+                        "big_tables has too many entries")) {
+    return false;
+  }
+  for (size_t i = 0; i < c->n_big_tables; i++) lower(c->big_tables[i]);
+  return true;
+}
+
+static bool read_kinds(reader_t *r, config_t *c) {
+  const char *message =
+      "approval_for must be a list of statement kinds (read, insert, update, delete, ddl, other)";
+  char kinds[N_KINDS * 2][MAX_NAME];
+  size_t n = 0;
+  if (!read_string_list(r, kinds, N_KINDS * 2, &n, message, message)) return false;
+  memset(c->approval_for, 0, sizeof c->approval_for);
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < N_KINDS && strcmp(kinds[i], KIND_NAMES[k]) != 0) k++;
+    if (k == N_KINDS) return fail(r, message);
+    c->approval_for[k] = true;
+  }
+  return true;
 }
 
 // Appends to a fixed buffer; used for error messages and reasons.
@@ -194,6 +235,10 @@ static bool parse_config(const char *text, size_t len, config_t *c, text_t *err)
   c->n_big_tables = 1;
   strcpy(c->big_tables[0], "orders");
   c->max_rows = 1000;
+  memset(c->approval_for, 0, sizeof c->approval_for);
+  c->n_approvers = 1;
+  strcpy(c->approvers[0], "dba");
+  c->approval_seconds = 3600;
 
   skip_ws(&r);
   if (r.p == r.end) return true; // empty config: defaults
@@ -234,6 +279,15 @@ static bool parse_config(const char *text, size_t len, config_t *c, text_t *err)
       c->max_rows = (uint64_t)v;
     } else if (strcmp(key, "big_tables") == 0) {
       read_tables(&r, c);
+    } else if (strcmp(key, "approval_for") == 0) {
+      read_kinds(&r, c);
+    } else if (strcmp(key, "approvers") == 0) {
+      read_string_list(&r, c->approvers, MAX_APPROVERS, &c->n_approvers,
+                       "approvers must be a list of non-empty strings", "approvers has too many entries");
+    } else if (strcmp(key, "approval_seconds") == 0) {
+      const char *m = "approval_seconds must be an integer in 1..=4294967295";
+      if (read_int(&r, &v, m) && (v < 1 || v > 4294967295LL)) fail(&r, m);
+      c->approval_seconds = (uint32_t)v;
     } else {
       put(err, "unknown config key \"");
       put(err, key);
@@ -319,14 +373,8 @@ static bool relation_matches(const config_t *c, const sluice_policy_types_relati
   return false;
 }
 
-static void decide(policy_decision_t *ret, const char *deny_reason, const char *rule) {
-  memset(ret, 0, sizeof *ret); // empty lists, role = none
-  if (deny_reason) {
-    ret->verdict.tag = SLUICE_POLICY_TYPES_VERDICT_DENY;
-    policy_string_dup(&ret->verdict.val.deny, deny_reason);
-  } else {
-    ret->verdict.tag = SLUICE_POLICY_TYPES_VERDICT_ALLOW;
-  }
+// Adds the annotations `lang` and, when rule is not NULL, `rule`.
+static void annotate(policy_decision_t *ret, const char *rule) {
   size_t n = rule ? 2 : 1;
   policy_tuple2_string_string_t *ann = malloc(n * sizeof *ann);
   if (!ann) abort();
@@ -338,6 +386,40 @@ static void decide(policy_decision_t *ret, const char *deny_reason, const char *
   }
   ret->annotations.ptr = ann;
   ret->annotations.len = n;
+}
+
+// Sets ret to allow (deny_reason NULL) or deny, annotated with the language and the rule.
+static void decide(policy_decision_t *ret, const char *deny_reason, const char *rule) {
+  memset(ret, 0, sizeof *ret); // empty lists, role = none
+  if (deny_reason) {
+    ret->verdict.tag = SLUICE_POLICY_TYPES_VERDICT_DENY;
+    policy_string_dup(&ret->verdict.val.deny, deny_reason);
+  } else {
+    ret->verdict.tag = SLUICE_POLICY_TYPES_VERDICT_ALLOW;
+  }
+  annotate(ret, rule);
+}
+
+// Sets ret to require approval for a statement of `kind`, as configured.
+static void require_approval(policy_decision_t *ret, const config_t *c, uint8_t kind) {
+  memset(ret, 0, sizeof *ret);
+  ret->verdict.tag = SLUICE_POLICY_TYPES_VERDICT_REQUIRE_APPROVAL;
+  sluice_policy_types_approval_t *a = &ret->verdict.val.require_approval;
+  text_t t = {{0}, 0};
+  put(&t, KIND_PLURALS[kind]);
+  put(&t, " need approval");
+  policy_string_dup(&a->reason, t.buf);
+  if (c->n_approvers > 0) {
+    a->approver_groups.ptr = malloc(c->n_approvers * sizeof *a->approver_groups.ptr);
+    if (!a->approver_groups.ptr) abort();
+    for (size_t i = 0; i < c->n_approvers; i++) {
+      policy_string_dup(&a->approver_groups.ptr[i], c->approvers[i]);
+    }
+    a->approver_groups.len = c->n_approvers;
+  }
+  a->suggested_duration_seconds.is_some = true;
+  a->suggested_duration_seconds.val = c->approval_seconds;
+  annotate(ret, "approval");
 }
 
 bool exports_policy_init(policy_string_t *config, policy_string_t *err) {
@@ -407,6 +489,11 @@ void exports_policy_evaluate(policy_query_t *query, policy_decision_t *ret) {
         goto done;
       }
     }
+  }
+
+  if (st->kind < N_KINDS && c->approval_for[st->kind]) {
+    require_approval(ret, c, st->kind);
+    goto done;
   }
 
   decide(ret, NULL, NULL);

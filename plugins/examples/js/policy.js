@@ -4,6 +4,9 @@
 //   relation) are denied outside [open_hour, close_hour) in the configured UTC offset.
 // - A SELECT that reads one of `big_tables` is denied unless it has a literal LIMIT of at
 //   most `max_rows`.
+// - A statement whose kind is in `approval_for` (default none) needs a human's approval
+//   (require-approval: "<kind>s need approval", approver groups `approvers`, default ['dba'],
+//   suggested grant `approval_seconds`, default 3600).
 // - Everything else is allowed.
 //
 // Statement facts come from the host (`query.statement`); the plugin never parses SQL.
@@ -27,6 +30,19 @@ const DEFAULTS = {
   utc_offset_minutes: 0,
   big_tables: ['orders'],
   max_rows: 1000,
+  approval_for: [],
+  approvers: ['dba'],
+  approval_seconds: 3600,
+};
+
+// Statement kinds as configured in `approval_for`, and how an approval reason names them.
+const KINDS = {
+  read: 'reads',
+  insert: 'inserts',
+  update: 'updates',
+  delete: 'deletes',
+  ddl: 'schema changes',
+  other: 'other statements',
 };
 
 const WRITE_KINDS = new Set(['insert', 'update', 'delete', 'ddl']);
@@ -53,7 +69,7 @@ function parseConfig(text) {
     throw 'config must be a JSON object';
   }
   for (const key of Object.keys(raw)) {
-    if (!(key in DEFAULTS)) throw `unknown config key "${key}"`;
+    if (!Object.hasOwn(DEFAULTS, key)) throw `unknown config key "${key}"`;
   }
   const c = { ...DEFAULTS, ...raw };
   if (!isInt(c.open_hour, 0, 23)) throw 'open_hour must be an integer in 0..=23';
@@ -68,12 +84,25 @@ function parseConfig(text) {
   if (!isInt(c.max_rows, 0, Number.MAX_SAFE_INTEGER)) {
     throw 'max_rows must be a non-negative integer';
   }
+  if (!Array.isArray(c.approval_for)
+    || !c.approval_for.every((k) => typeof k === 'string' && Object.hasOwn(KINDS, k))) {
+    throw 'approval_for must be a list of statement kinds (read, insert, update, delete, ddl, other)';
+  }
+  if (!Array.isArray(c.approvers) || !c.approvers.every((a) => typeof a === 'string' && a !== '')) {
+    throw 'approvers must be a list of non-empty strings';
+  }
+  if (!isInt(c.approval_seconds, 1, 4294967295)) {
+    throw 'approval_seconds must be an integer in 1..=4294967295';
+  }
   return {
     openHour: c.open_hour,
     closeHour: c.close_hour,
     offsetMinutes: c.utc_offset_minutes,
     bigTables: new Set(c.big_tables.map((t) => t.toLowerCase())),
     maxRows: BigInt(c.max_rows),
+    approvalFor: new Set(c.approval_for),
+    approvers: [...c.approvers],
+    approvalSeconds: c.approval_seconds,
   };
 }
 
@@ -153,6 +182,17 @@ export function evaluate(query) {
         }, 'big-table-limit');
       }
     }
+  }
+
+  if (c.approvalFor.has(st.kind)) {
+    return decision({
+      tag: 'require-approval',
+      val: {
+        reason: `${KINDS[st.kind]} need approval`,
+        approverGroups: c.approvers,
+        suggestedDurationSeconds: c.approvalSeconds,
+      },
+    }, 'approval');
   }
 
   return decision({ tag: 'allow' });

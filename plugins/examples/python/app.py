@@ -4,6 +4,9 @@
   relation) are denied outside [open_hour, close_hour) in the configured UTC offset.
 - A SELECT that reads one of `big_tables` is denied unless it has a literal LIMIT of at
   most `max_rows`.
+- A statement whose kind is in `approval_for` (default none) needs a human's approval
+  (require-approval: "<kind>s need approval", approver groups `approvers`, default ["dba"],
+  suggested grant `approval_seconds`, default 3600).
 - Everything else is allowed.
 
 Statement facts come from the host (`query.statement`); the plugin never parses SQL. The
@@ -32,6 +35,19 @@ DEFAULTS = {
     "utc_offset_minutes": 0,
     "big_tables": ["orders"],
     "max_rows": 1000,
+    "approval_for": [],
+    "approvers": ["dba"],
+    "approval_seconds": 3600,
+}
+
+# Statement kinds as configured in `approval_for`, and how an approval reason names them.
+KINDS = {
+    "read": (types.StatementKind.READ, "reads"),
+    "insert": (types.StatementKind.INSERT, "inserts"),
+    "update": (types.StatementKind.UPDATE, "updates"),
+    "delete": (types.StatementKind.DELETE, "deletes"),
+    "ddl": (types.StatementKind.DDL, "schema changes"),
+    "other": (types.StatementKind.OTHER, "other statements"),
 }
 
 WRITE_KINDS = {
@@ -43,12 +59,14 @@ WRITE_KINDS = {
 
 
 class Config:
-    def __init__(self, open_hour, close_hour, offset_minutes, big_tables, max_rows):
+    def __init__(self, open_hour, close_hour, offset_minutes, big_tables, max_rows, approval):
         self.open_hour = open_hour
         self.close_hour = close_hour
         self.offset_minutes = offset_minutes
         self.big_tables = big_tables
         self.max_rows = max_rows
+        # (kinds needing approval: {StatementKind: label}, approver groups, seconds)
+        self.approval = approval
 
 
 def _is_int(value, lo, hi):
@@ -85,12 +103,23 @@ def parse_config(text):
         raise ValueError("big_tables must be a list of non-empty strings")
     if not _is_int(c["max_rows"], 0, 2**53 - 1):
         raise ValueError("max_rows must be a non-negative integer")
+    kinds = c["approval_for"]
+    if not isinstance(kinds, list) or not all(isinstance(k, str) and k in KINDS for k in kinds):
+        raise ValueError(
+            "approval_for must be a list of statement kinds (read, insert, update, delete, ddl, other)"
+        )
+    approvers = c["approvers"]
+    if not isinstance(approvers, list) or not all(isinstance(a, str) and a for a in approvers):
+        raise ValueError("approvers must be a list of non-empty strings")
+    if not _is_int(c["approval_seconds"], 1, 2**32 - 1):
+        raise ValueError("approval_seconds must be an integer in 1..=4294967295")
     return Config(
         c["open_hour"],
         c["close_hour"],
         c["utc_offset_minutes"],
         {t.lower() for t in tables},
         c["max_rows"],
+        (dict(KINDS[k] for k in kinds), list(approvers), c["approval_seconds"]),
     )
 
 
@@ -178,5 +207,18 @@ class WitWorld(wit_world.WitWorld):
                         ),
                         "big-table-limit",
                     )
+
+        kinds, approvers, seconds = c.approval
+        if st.kind in kinds:
+            return decision(
+                types.Verdict_RequireApproval(
+                    types.Approval(
+                        reason=f"{kinds[st.kind]} need approval",
+                        approver_groups=approvers,
+                        suggested_duration_seconds=seconds,
+                    )
+                ),
+                "approval",
+            )
 
         return decision(types.Verdict_Allow())

@@ -45,8 +45,8 @@ function query(kind, relations, limit) {
   };
 }
 
-// [name, config, hourUtc, query, expected]: expected is 'allow', a deny reason, or
-// {initError: substring}.
+// [name, config, hourUtc, query, expected]: expected is 'allow', a deny reason,
+// {approval: [reason, approverGroups, suggestedDurationSeconds]} or {initError: substring}.
 const cases = [
   ['init rejects open_hour 25', '{"open_hour": 25}', 12n, null, { initError: 'open_hour' }],
   ['init rejects unknown key', '{"open_hours": 9}', 12n, null, { initError: 'open_hours' }],
@@ -91,7 +91,48 @@ const cases = [
     query('read', [['hr', 'orders', 'read']], undefined), 'allow'],
   ['huge limit', '{}', 12n, query('read', [[undefined, 'orders', 'read']], 18446744073709551615n),
     'SELECT on orders needs LIMIT <= 1000'],
+  ['init rejects unknown approval kind', '{"approval_for": ["drop"]}', 12n, null,
+    { initError: 'approval_for' }],
+  ['init rejects approval_for string', '{"approval_for": "delete"}', 12n, null,
+    { initError: 'approval_for' }],
+  ['init rejects empty approver', '{"approvers": [""]}', 12n, null, { initError: 'approvers' }],
+  ['init rejects approvers object', '{"approvers": {"dba": true}}', 12n, null, { initError: 'approvers' }],
+  ['init rejects approval_seconds 0', '{"approval_seconds": 0}', 12n, null,
+    { initError: 'approval_seconds' }],
+  ['init rejects approval_seconds over u32', '{"approval_seconds": 4294967296}', 12n, null,
+    { initError: 'approval_seconds' }],
+  ['init rejects fractional approval_seconds', '{"approval_seconds": 1.5}', 12n, null,
+    { initError: 'approval_seconds' }],
+  ['delete needs approval (defaults)', '{"approval_for": ["delete"]}', 12n,
+    query('delete', [[undefined, 't', 'write']]), { approval: ['deletes need approval', ['dba'], 3600] }],
+  ['approval with configured approvers and duration',
+    '{"approval_for": ["update", "delete"], "approvers": ["dba", "oncall"], "approval_seconds": 600}',
+    12n, query('update', [[undefined, 't', 'write']]),
+    { approval: ['updates need approval', ['dba', 'oncall'], 600] }],
+  ['approval with no approver groups', '{"approval_for": ["ddl"], "approvers": []}', 12n,
+    query('ddl', []), { approval: ['schema changes need approval', [], 3600] }],
+  ['approval for reads', '{"approval_for": ["read"], "approval_seconds": 4294967295}', 23n,
+    query('read', [[undefined, 'customers', 'read']], undefined),
+    { approval: ['reads need approval', ['dba'], 4294967295] }],
+  ['kind not listed is allowed', '{"approval_for": ["delete"]}', 12n,
+    query('insert', [[undefined, 't', 'write']]), 'allow'],
+  ['deny wins over approval (after hours)', '{"approval_for": ["delete"]}', 20n,
+    query('delete', [[undefined, 't', 'write']]), 'writes are allowed between 08:00 and 18:00 UTC+00:00'],
+  ['deny wins over approval (big table)', '{"approval_for": ["read"]}', 12n,
+    query('read', [[undefined, 'orders', 'read']], undefined), 'SELECT on orders needs LIMIT <= 1000'],
 ];
+
+// The verdict as a value comparable with a case's expectation.
+function verdictOf(v) {
+  if (v.tag === 'allow') return 'allow';
+  if (v.tag === 'deny') return v.val;
+  if (v.tag === 'require-approval') {
+    const a = v.val;
+    const secs = a.suggestedDurationSeconds;
+    return { approval: [a.reason, [...a.approverGroups], secs === undefined ? null : Number(secs)] };
+  }
+  return v;
+}
 
 let passed = 0;
 let failed = 0;
@@ -162,9 +203,12 @@ for (const wasm of process.argv.slice(2).map((p) => resolve(p))) {
         ok = got.initError !== undefined && got.initError.includes(expected.initError);
       } else if (got === 'init ok') {
         const d = m.evaluate(q);
-        got = d.verdict.tag === 'allow' ? 'allow' : d.verdict.tag === 'deny' ? d.verdict.val : d.verdict;
+        got = verdictOf(d.verdict);
         const ann = Object.fromEntries(d.annotations);
-        ok = got === expected && ann.lang === lang && d.rowFilters.length === 0
+        const same = typeof expected === 'string'
+          ? got === expected
+          : JSON.stringify(got) === JSON.stringify(expected) && ann.rule === 'approval';
+        ok = same && ann.lang === lang && d.rowFilters.length === 0
           && d.columnMasks.length === 0 && d.sessionSettings.length === 0 && d.role === undefined;
         if (ann.lang !== lang) got = `${got} (lang=${ann.lang})`;
       }
