@@ -1,6 +1,9 @@
 //! Statement analysis cost per statement and dialect: parse, resolve, fingerprint, and the
 //! print/re-parse round trip, i.e. everything `analyse` does on the request path.
 
+// A benchmark whose setup fails should stop loudly, not be measured.
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sluice_core::analyse::{Dialect, analyse};
 

@@ -2,6 +2,7 @@
 //! connector crates and runs the server. `main.rs` only parses the command line.
 
 pub mod datasources;
+pub mod plugin;
 pub mod server;
 pub mod telemetry;
 

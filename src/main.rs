@@ -35,6 +35,45 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Write and test policy plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a plugin project: an example policy, the contract, build.sh, README, cases.json.
+    New {
+        /// The language.
+        #[arg(long, value_enum)]
+        lang: sluice::plugin::Lang,
+        /// The plugin's name (lower-case letters, digits, dashes); the project is DIR/NAME.
+        name: String,
+        /// The directory to create the project in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Rust: the SDK's directory (`plugins/sdk-rust` of a Sluice checkout). Default: the
+        /// checkout this binary was built from.
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Run a compiled plugin against recorded cases, without a database; exits non-zero on any failure.
+    Test {
+        /// The plugin component (`.wasm`).
+        plugin: PathBuf,
+        /// The cases file (JSON; see plugins/README.md, "Scaffold and test").
+        #[arg(long)]
+        cases: PathBuf,
+        /// The plugin's `init` configuration as JSON, replacing the cases file's `config`.
+        #[arg(long)]
+        config: Option<String>,
+        /// Budget of one evaluation, ms (generous: Python/JavaScript first calls are slow).
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+        /// Linear memory limit, MiB.
+        #[arg(long, default_value_t = 64)]
+        memory_limit_mb: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,12 +106,44 @@ fn main() -> ExitCode {
                 .map(|_| println!("{}", sluice_core::auth::hash_api_key(key.trim())))
                 .context("reading the key from standard input")
         }
+        Command::Plugin(command) => plugin(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn plugin(command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::New { lang, name, dir, sdk } => {
+            let root = sluice::plugin::scaffold(&sluice::plugin::NewOptions { lang, name, dir, sdk })?;
+            println!(
+                "created {}\nnext: cd {} && ./build.sh, then sluice plugin test <name>.wasm --cases cases.json",
+                root.display(),
+                root.display()
+            );
+            Ok(())
+        }
+        PluginCommand::Test { plugin, cases, config, timeout_ms, memory_limit_mb } => {
+            let options = sluice::plugin::TestOptions {
+                plugin,
+                cases,
+                config,
+                timeout: std::time::Duration::from_millis(timeout_ms),
+                memory_limit_bytes: memory_limit_mb.saturating_mul(1 << 20),
+            };
+            let summary = sluice::plugin::run(&options, &mut std::io::stdout().lock())?;
+            anyhow::ensure!(
+                summary.failed == 0,
+                "{} of {} case(s) failed",
+                summary.failed,
+                summary.failed + summary.passed
+            );
+            Ok(())
         }
     }
 }

@@ -114,6 +114,13 @@ impl PolicyRuntime {
 
     /// Runs the chain for `input`: every plugin that judges its datasource, in order.
     pub async fn evaluate(&self, input: &PolicyInput<'_>) -> ChainOutcome {
+        chain::combine(self.evaluate_each(input).await)
+    }
+
+    /// Each plugin's own validated decision (or failure), in chain order, before they are
+    /// combined. `sluice plugin test` reports these, so a plugin's row filters and masks can be
+    /// tested as data rather than as the gateway's fail-closed deny.
+    pub async fn evaluate_each(&self, input: &PolicyInput<'_>) -> Vec<PluginResult> {
         let query = convert::query(input);
         let mut results = Vec::new();
         for slot in self.slots.iter().filter(|slot| slot.settings.judges(input.datasource)) {
@@ -141,6 +148,6 @@ impl PolicyRuntime {
                 result,
             });
         }
-        chain::combine(results)
+        results
     }
 }
