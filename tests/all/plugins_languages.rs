@@ -275,3 +275,14 @@ fn check_fails_and_names_a_plugin_built_for_another_contract() {
     assert!(stdout.contains("datasource app (sqlite): reachable"), "{stdout}");
     assert!(stderr.contains("1 plugin(s) unavailable"), "{stderr}");
 }
+
+/// One evaluation at a time must still fit a Python component: its dozens of core instances
+/// once outgrew an instance pool sized for a single evaluation, and every call trapped.
+#[tokio::test]
+async fn heavy_plugins_run_with_one_evaluation_at_a_time() {
+    let plugins = example("py", "python", &format!("config = {OPEN}"));
+    // Lands in the `[policy]` table that `start` opens.
+    let sluice = start(&format!("max_concurrent_evaluations = 1\n{plugins}")).await;
+    let body = ok(&sluice, "app", "SELECT id FROM t LIMIT 5").await;
+    assert_eq!(body["row_count"], 0);
+}

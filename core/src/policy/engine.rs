@@ -99,11 +99,13 @@ fn config(settings: &PolicySettings, pooling: bool) -> wasmtime::Result<Config> 
         let mut pool = PoolingAllocationConfig::new();
         // Components built by componentize-py/-js hold dozens of core instances, several
         // memories and tables with tens of thousands of entries; the counts are only address
-        // space reservations, so they are generous.
+        // space reservations, so they are generous, and never sized for fewer than 16
+        // evaluations: one Python component alone outgrows the share of a single slot.
+        let reserve = slots.max(16);
         pool.total_component_instances(slots)
-            .total_core_instances(slots.saturating_mul(32))
-            .total_memories(slots.saturating_mul(4))
-            .total_tables(slots.saturating_mul(8))
+            .total_core_instances(reserve.saturating_mul(32))
+            .total_memories(reserve.saturating_mul(4))
+            .total_tables(reserve.saturating_mul(8))
             .total_stacks(slots)
             .max_memory_size(max_memory)
             .table_elements(200_000)
