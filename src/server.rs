@@ -24,7 +24,8 @@ pub async fn serve(
         tracing::info!(grace_seconds = grace.as_secs(), "shutting down; draining in-flight requests");
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(listener, sluice_core::http::app(gateway)).with_graceful_shutdown(signal);
+    let app = sluice_core::http::app(gateway).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
     let server = async { server.await.context("server failed") };
     let deadline = async {
         // Runs only once shutdown has begun; a dropped sender means the server ended first.

@@ -40,6 +40,15 @@ pub struct Gateway {
     pub policy: Option<Arc<PolicyRuntime>>,
 }
 
+/// What the transport knows about a request, beyond its body and credentials.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// The request's trace id.
+    pub trace_id: TraceId,
+    /// The peer's IP address, when served over a socket.
+    pub client_address: Option<String>,
+}
+
 /// `POST /v1/query` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -117,8 +126,9 @@ impl Gateway {
         &self,
         principal: &Principal,
         request: QueryRequest,
-        trace_id: &TraceId,
+        caller: &RequestContext,
     ) -> Result<QueryResponse, Error> {
+        let trace_id = &caller.trace_id;
         let received_at_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -172,7 +182,7 @@ impl Gateway {
 
         if let Some(policy) = self.policy.as_ref().filter(|p| p.judges(name)) {
             let meta = RequestMeta {
-                client_address: None,
+                client_address: caller.client_address.clone(),
                 justification: request.justification.clone(),
                 received_at_ms,
                 trace_id: trace_id.to_string(),

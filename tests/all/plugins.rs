@@ -330,3 +330,33 @@ fn plugin_configuration_mistakes_are_all_reported() {
         assert!(report.contains(expected), "{expected:?} not in {report}");
     }
 }
+
+/// Served over a real socket, the caller's address reaches the plugins.
+#[tokio::test]
+async fn plugins_see_the_callers_address_over_a_socket() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let recorder = crate::harness::SpanRecorder::default();
+    let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(recorder.clone()));
+    let sluice = start(&plugin_toml("echo", "test-echo", "")).await;
+    tracing::callsite::rebuild_interest_cache();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sluice::server::serve(sluice.gateway.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/v1/query"))
+        .bearer_auth(crate::harness::KEY)
+        .json(&serde_json::json!({"datasource": "app", "sql": "SELECT id FROM t LIMIT 1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    let spans = recorder.spans();
+    let policy = spans.iter().find(|(name, ..)| name == "policy").map(|(.., fields)| fields.clone());
+    let policy = policy.unwrap_or_else(|| panic!("no policy span in {spans:?}"));
+    assert!(policy.contains(r#""echo.request.client_address": "127.0.0.1""#), "{policy}");
+}

@@ -1,10 +1,11 @@
 //! Extractors: the trace id, the authenticated [`Principal`], and a JSON body whose every
 //! rejection is an [`ApiError`] with a stable code.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -15,20 +16,23 @@ use super::ApiError;
 use crate::audit::{TraceId, span};
 use crate::auth::Principal;
 use crate::error::Error;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, RequestContext};
 
-/// The request's trace id, set by the tracing middleware.
-pub struct Trace(pub TraceId);
+/// Who is on the other end of the connection: the request's trace id (set by the tracing
+/// middleware) and the peer address (present when served over a socket).
+pub struct Caller(pub RequestContext);
 
 fn trace_of(parts: &Parts) -> TraceId {
     parts.extensions.get::<TraceId>().cloned().unwrap_or_default()
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Trace {
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Trace(trace_of(parts)))
+        let client_address =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_string());
+        Ok(Caller(RequestContext { trace_id: trace_of(parts), client_address }))
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{JsonBody, Trace};
+use super::extract::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
 use crate::auth::Principal;
 use crate::gateway::{Gateway, QueryRequest, QueryResponse};
@@ -34,13 +34,13 @@ use crate::gateway::{Gateway, QueryRequest, QueryResponse};
 )]
 pub async fn query(
     State(gateway): State<Arc<Gateway>>,
-    Trace(trace_id): Trace,
+    Caller(caller): Caller,
     principal: Principal,
     JsonBody(request): JsonBody<QueryRequest>,
 ) -> Result<Json<QueryResponse>, ApiError> {
-    match gateway.query(&principal, request, &trace_id).await {
+    match gateway.query(&principal, request, &caller).await {
         Ok(response) => Ok(Json(response)),
-        Err(error) => Err(ApiError { error, trace_id }),
+        Err(error) => Err(ApiError { error, trace_id: caller.trace_id }),
     }
 }
 
