@@ -48,7 +48,7 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, TxOpts};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet};
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 
 /// The pinned `sql_mode`: strict, no zero dates, and none of the modes that change how SQL
 /// text parses (`ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`, `PIPES_AS_CONCAT`).
@@ -173,20 +173,6 @@ impl Connector for MySqlConnector {
     }
 }
 
-fn command_of(sql: &str, mode: Mode) -> String {
-    let word = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    match word.as_str() {
-        "" => "UNKNOWN".into(),
-        "WITH" | "VALUES" | "TABLE" if mode == Mode::Read => "SELECT".into(),
-        _ => word,
-    }
-}
-
 async fn run(conn: &mut Conn, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
     let limit = req.limits.statement_timeout;
     let map = |e: mysql_async::Error| errors::map(&e, limit);
@@ -245,5 +231,5 @@ async fn fetch(
         Mode::Write if columns.is_empty() => Some(affected),
         Mode::Write => Some(rows.len() as u64),
     };
-    Ok(ResultSet { columns, rows, truncated, command: command_of(req.sql, req.mode), rows_affected })
+    Ok(ResultSet { columns, rows, truncated, command: command_tag(req.sql, req.mode), rows_affected })
 }

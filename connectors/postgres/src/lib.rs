@@ -61,7 +61,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use futures_util::StreamExt as _;
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet};
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
@@ -194,21 +194,6 @@ impl Connector for PostgresConnector {
     }
 }
 
-/// The command tag's verb, from the statement's first keyword.
-fn command_of(sql: &str, mode: Mode) -> String {
-    let word: String = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    match word.as_str() {
-        "" => "UNKNOWN".into(),
-        "WITH" | "VALUES" | "TABLE" if mode == Mode::Read => "SELECT".into(),
-        _ => word,
-    }
-}
-
 async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
     let limit = req.limits.statement_timeout;
     let map = |e: tokio_postgres::Error| errors::map(&e, limit);
@@ -261,7 +246,7 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
     drop(portal);
     tx.commit().await.map_err(map)?;
 
-    let command = command_of(req.sql, req.mode);
+    let command = command_tag(req.sql, req.mode);
     let rows_affected = match req.mode {
         Mode::Read => None,
         Mode::Write => Some(completed.unwrap_or(seen).max(seen)),

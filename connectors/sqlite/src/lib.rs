@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value};
+use sluice_core::execute::{Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag};
 
 use crate::pool::{Pool, Reuse};
 
@@ -261,20 +261,6 @@ impl Job {
             Mode::Read => None,
             Mode::Write => Some(conn.changes()),
         };
-        Ok(ResultSet { command: command_of(&self.sql, self.mode), columns, rows, truncated, rows_affected })
-    }
-}
-
-fn command_of(sql: &str, mode: Mode) -> String {
-    let word = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    match word.as_str() {
-        "" => "UNKNOWN".into(),
-        "WITH" | "VALUES" if mode == Mode::Read => "SELECT".into(),
-        _ => word,
+        Ok(ResultSet { command: command_tag(&self.sql, self.mode), columns, rows, truncated, rows_affected })
     }
 }

@@ -104,3 +104,21 @@ impl ExecError {
         }
     }
 }
+
+/// The command tag connectors report (`SELECT`, `INSERT`, ...): the statement's first keyword,
+/// with the query forms that start otherwise (`WITH`, `VALUES`, `TABLE`) reported as `SELECT`
+/// when they only read. The text is the analyser's re-serialised statement, so the first
+/// keyword is never hidden behind a comment.
+pub fn command_tag(sql: &str, mode: Mode) -> String {
+    let word = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    match word.as_str() {
+        "" => "UNKNOWN".into(),
+        "WITH" | "VALUES" | "TABLE" if mode == Mode::Read => "SELECT".into(),
+        _ => word,
+    }
+}

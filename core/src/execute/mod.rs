@@ -6,5 +6,5 @@
 mod connector;
 mod value;
 
-pub use connector::{Connector, ExecError, ExecRequest, Limits, Mode};
+pub use connector::{Connector, ExecError, ExecRequest, Limits, Mode, command_tag};
 pub use value::{Column, ResultSet, Value};
