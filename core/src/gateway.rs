@@ -232,7 +232,9 @@ impl Gateway {
 
         let encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
             .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
-        if encoded.truncated && ds.settings.overflow == Overflow::Reject {
+        // A write has committed by now: refusing its oversized RETURNING result would report a
+        // change that happened as a failure, so writes are truncated (and say so) instead.
+        if encoded.truncated && ds.settings.overflow == Overflow::Reject && mode == Mode::Read {
             return Err(Error::TooLarge(format!(
                 "the result is larger than datasource {name:?} allows ({} rows, {} bytes); \
                  narrow the query or add a LIMIT",

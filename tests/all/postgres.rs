@@ -194,3 +194,14 @@ async fn an_exhausted_pool_is_unavailable_not_a_hang() {
     assert_eq!(status, 200, "the busy request itself completes");
     sluice.ok("SELECT 1", json!([])).await;
 }
+
+#[tokio::test]
+async fn an_oversized_returning_result_is_truncated_not_reported_as_a_failure() {
+    let schema = PgSchema::new("CREATE TABLE t (id int)").await;
+    let sluice = Sluice::with_datasource(&schema.datasource("max_rows = 2")).await;
+    let body = sluice.ok("INSERT INTO t SELECT generate_series(1, 5) RETURNING id", json!([])).await;
+    assert_eq!(body["rows_affected"], 5, "the write committed");
+    assert_eq!(body["truncated"], true);
+    assert_eq!(body["rows"], json!([[1], [2]]));
+    sluice.err("SELECT id FROM t", json!([]), "too_large").await;
+}

@@ -92,6 +92,8 @@ pub struct DatasourceSection {
     /// Largest encoded result, in bytes of JSON row data. Default 16 MiB.
     pub max_response_bytes: Option<usize>,
     /// What happens when a result exceeds `max_rows` or `max_response_bytes`: `reject` (default)
-    /// answers `413 too_large`; `truncate` returns what fits with `"truncated": true`.
+    /// answers `413 too_large`; `truncate` returns what fits with `"truncated": true`. Writes
+    /// have committed by the time their `RETURNING` rows are counted, so theirs are always
+    /// truncated (and flagged), never refused after the fact.
     pub on_overflow: Option<String>,
 }
