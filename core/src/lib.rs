@@ -24,5 +24,6 @@ pub mod execute;
 pub mod gateway;
 pub mod http;
 pub mod policy;
+pub mod rewrite;
 
 pub use error::{Error, ErrorCode};

@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod config;
 mod errors;
+mod masks;
 mod mysql;
 mod plugin_cli;
 mod plugins;
