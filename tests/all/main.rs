@@ -18,6 +18,7 @@ mod plugin_cli;
 mod plugins;
 mod plugins_guardrails;
 mod plugins_languages;
+mod plugins_protect;
 mod postgres;
 mod quickstart;
 mod readme;
