@@ -40,6 +40,7 @@
 //! strings (the server converts them for DECIMAL, DATE, ... columns), arrays and objects as JSON
 //! text. Binary values cannot be passed; use `FROM_BASE64(?)` in the SQL.
 
+mod catalog;
 mod decode;
 mod errors;
 
@@ -48,12 +49,15 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, TxOpts};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
+use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 
 /// The pinned `sql_mode`: strict, no zero dates, and none of the modes that change how SQL
 /// text parses (`ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`, `PIPES_AS_CONCAT`).
 pub const SQL_MODE: &str =
     "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
+
+/// How long listing the catalog may take before the connection is discarded.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to reach one MySQL or MariaDB database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +173,22 @@ impl Connector for MySqlConnector {
         match tokio::time::timeout(self.connect_timeout, conn.ping()).await {
             Ok(result) => result.map_err(|e| errors::map(&e, self.connect_timeout)),
             Err(_) => Err(ExecError::Unavailable("the database did not answer a ping in time".into())),
+        }
+    }
+
+    async fn catalog(&self) -> Result<Catalog, ExecError> {
+        let mut conn = self.checkout().await?;
+        let id = conn.id();
+        match tokio::time::timeout(CATALOG_TIMEOUT, catalog::read(&mut conn)).await {
+            Ok(result) => result,
+            Err(_) => {
+                let (opts, within) = (self.opts.clone(), self.connect_timeout);
+                tokio::spawn(async move {
+                    kill(opts, id, within).await;
+                    drop(conn);
+                });
+                Err(ExecError::Timeout(CATALOG_TIMEOUT))
+            }
         }
     }
 }

@@ -317,3 +317,60 @@ async fn upstream_errors_do_not_quote_row_data() {
     let err = exec(&c, "SELEC 1", &[], Mode::Read).await.unwrap_err();
     assert!(matches!(err, ExecError::Upstream { code: Some(ref c), .. } if c == "1064"), "{err:?}");
 }
+
+fn rel(schema: Option<&str>, name: &str) -> sluice_core::analyse::RelationName {
+    sluice_core::analyse::RelationName { schema: schema.map(str::to_owned), name: name.to_owned() }
+}
+
+#[tokio::test]
+async fn catalog_lists_tables_and_views_and_resolves_names() {
+    use sluice_core::execute::{NameFolding, RelationKind};
+    let db = Db::new().await;
+    let mut admin = admin().await;
+    admin
+        .query_drop(format!(
+            "CREATE TABLE {0}.t (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, amount DECIMAL(10, 2),
+               big BIGINT UNSIGNED, at TIMESTAMP NULL, flag TINYINT NOT NULL DEFAULT 0)",
+            db.name
+        ))
+        .await
+        .unwrap();
+    admin.query_drop(format!("CREATE VIEW {0}.v AS SELECT id, name FROM {0}.t", db.name)).await.unwrap();
+    let lower_case: u64 = admin.query_first("SELECT @@lower_case_table_names").await.unwrap().unwrap();
+    let base = url();
+    let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+    let c = MySqlConnector::new(MySqlOptions::new(format!("{server}/{}", db.name))).unwrap();
+    let catalog = c.catalog().await.unwrap();
+    assert_eq!(catalog.search_path, vec![db.name.clone()]);
+    let expected_folding = if lower_case == 0 { NameFolding::Exact } else { NameFolding::Lower };
+    assert_eq!(catalog.folding, expected_folding);
+    assert_eq!(catalog.relations.len(), 2);
+
+    let (key, t) = catalog.resolve(&rel(None, "t")).unwrap();
+    assert_eq!(key, &rel(Some(&db.name), "t"));
+    assert_eq!(t.kind, RelationKind::Table);
+    let cols: Vec<(&str, &str, bool)> =
+        t.columns.iter().map(|c| (c.name.as_str(), c.type_name.as_str(), c.nullable)).collect();
+    assert_eq!(
+        cols,
+        vec![
+            ("id", "int4", false),
+            ("name", "text", false),
+            ("amount", "numeric", true),
+            ("big", "numeric", true),
+            ("at", "timestamptz", true),
+            ("flag", "int2", false),
+        ]
+    );
+
+    let (_, v) = catalog.resolve(&rel(Some(&db.name), "v")).unwrap();
+    assert_eq!(v.kind, RelationKind::View);
+    let cols: Vec<(&str, &str, bool)> =
+        v.columns.iter().map(|c| (c.name.as_str(), c.type_name.as_str(), c.nullable)).collect();
+    assert_eq!(cols, vec![("id", "int4", false), ("name", "text", false)]);
+
+    assert!(catalog.resolve(&rel(None, "missing")).is_none());
+    assert!(catalog.resolve(&rel(Some("mysql"), "t")).is_none());
+    assert_eq!(catalog.resolve(&rel(None, "T")).is_some(), lower_case != 0);
+    admin.disconnect().await.unwrap();
+}

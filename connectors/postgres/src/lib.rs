@@ -47,6 +47,7 @@
 //! ISO strings; timestamptz from RFC 3339 (no offset = UTC); interval and inet/cidr from strings
 //! PostgreSQL parses; arrays from JSON arrays (one dimension, null elements allowed).
 
+mod catalog;
 mod datetime;
 mod decode;
 mod errors;
@@ -61,13 +62,16 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use futures_util::StreamExt as _;
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
+use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 /// Session settings pinned on every connection, as `-c` startup options.
 const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO \
                                -c IntervalStyle=iso_8601";
+
+/// How long listing the catalog may take before the connection is dropped.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Rows fetched per round trip when a write's `RETURNING` rows are drained to count them.
 const DRAIN_BATCH: i32 = 10_000;
@@ -189,6 +193,17 @@ impl Connector for PostgresConnector {
             Err(_) => {
                 drop(Object::take(client));
                 Err(ExecError::Unavailable("the database did not answer a ping in time".into()))
+            }
+        }
+    }
+
+    async fn catalog(&self) -> Result<Catalog, ExecError> {
+        let client = self.checkout(self.connect_timeout).await?;
+        match tokio::time::timeout(CATALOG_TIMEOUT, catalog::read(&client, CATALOG_TIMEOUT)).await {
+            Ok(result) => result,
+            Err(_) => {
+                drop(Object::take(client));
+                Err(ExecError::Timeout(CATALOG_TIMEOUT))
             }
         }
     }

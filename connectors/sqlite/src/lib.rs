@@ -33,6 +33,7 @@
 //! REAL, strings -> TEXT, arrays and objects -> JSON text. Blobs cannot be passed: use
 //! `unhex(?)` in the SQL.
 
+mod catalog;
 mod decode;
 mod errors;
 mod pool;
@@ -43,7 +44,9 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag};
+use sluice_core::execute::{
+    Catalog, Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag,
+};
 
 use crate::pool::{Pool, Reuse};
 
@@ -163,6 +166,16 @@ impl Connector for SqliteConnector {
             .run(self.acquire_timeout, |conn| {
                 let result =
                     conn.query_row("SELECT 1", [], |_| Ok(())).map_err(|e| errors::map(e, Duration::ZERO));
+                let reuse = if result.is_ok() { Reuse::Keep } else { Reuse::Discard };
+                (result, reuse)
+            })
+            .await
+    }
+
+    async fn catalog(&self) -> Result<Catalog, ExecError> {
+        self.pool
+            .run(self.acquire_timeout, |conn| {
+                let result = catalog::read(conn);
                 let reuse = if result.is_ok() { Reuse::Keep } else { Reuse::Discard };
                 (result, reuse)
             })

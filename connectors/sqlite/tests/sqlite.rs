@@ -224,3 +224,53 @@ async fn constraint_errors_keep_code_and_no_values() {
     let err = exec(&c, "SELECT 1; SELECT 2", &[], Mode::Read).await.unwrap_err();
     assert!(matches!(err, ExecError::Upstream { .. }), "{err:?}");
 }
+
+fn rel(schema: Option<&str>, name: &str) -> sluice_core::analyse::RelationName {
+    sluice_core::analyse::RelationName { schema: schema.map(str::to_owned), name: name.to_owned() }
+}
+
+#[tokio::test]
+async fn catalog_lists_tables_and_views_and_resolves_names() {
+    use sluice_core::execute::RelationKind;
+    let dir = Dir::new();
+    let c = connector(&dir);
+    exec(
+        &c,
+        "CREATE TABLE Items (id INTEGER NOT NULL, label TEXT, price REAL NOT NULL, raw)",
+        &[],
+        Mode::Write,
+    )
+    .await
+    .unwrap();
+    exec(&c, "CREATE VIEW cheap AS SELECT id, label, price * 2 AS dbl FROM Items", &[], Mode::Write)
+        .await
+        .unwrap();
+    let catalog = c.catalog().await.unwrap();
+    assert_eq!(catalog.search_path, vec!["main".to_owned()]);
+    let names: Vec<&str> = catalog.relations.keys().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, vec!["cheap", "items", "t"]);
+
+    let (key, t) = catalog.resolve(&rel(None, "ITEMS")).unwrap();
+    assert_eq!(key, &rel(Some("main"), "items"));
+    assert_eq!(t.kind, RelationKind::Table);
+    let cols: Vec<(&str, &str, bool)> =
+        t.columns.iter().map(|c| (c.name.as_str(), c.type_name.as_str(), c.nullable)).collect();
+    assert_eq!(
+        cols,
+        vec![
+            ("id", "int8", false),
+            ("label", "text", true),
+            ("price", "float8", false),
+            ("raw", "text", true)
+        ]
+    );
+
+    let (_, v) = catalog.resolve(&rel(Some("Main"), "cheap")).unwrap();
+    assert_eq!(v.kind, RelationKind::View);
+    let cols: Vec<&str> = v.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(cols, vec!["id", "label", "dbl"]);
+    assert_eq!(catalog.columns_of(&rel(None, "t")).map(<[_]>::len), Some(12));
+
+    assert!(catalog.resolve(&rel(None, "missing")).is_none());
+    assert!(catalog.resolve(&rel(Some("temp"), "items")).is_none());
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::analyse::Dialect;
 use crate::error::ErrorCode;
 
-use super::ResultSet;
+use super::{Catalog, ResultSet};
 
 /// Whether a statement only reads. Connectors run reads in read-only transactions where the
 /// database supports it, so a read that the analyser misjudged still cannot write.
@@ -54,6 +54,10 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Checks that the database answers (used by `/readyz` and `sluice check`).
     async fn ping(&self) -> Result<(), ExecError>;
+
+    /// Lists every table and view the connection can see, with their columns, and the schemas
+    /// unqualified names resolve in. Read fresh on every call; callers cache it.
+    async fn catalog(&self) -> Result<Catalog, ExecError>;
 }
 
 /// Why a connector could not run a statement. Messages are safe to show the caller: connectors
