@@ -2,6 +2,7 @@
 //! with the same argument rules the host applies to a decision.
 
 use sluice_policy_sdk::MaskKind;
+use sluice_policy_sdk::decision::check_mask_args;
 
 /// A validated mask: kind and arguments.
 #[derive(Clone, Debug)]
@@ -28,9 +29,6 @@ const KINDS: &[(&str, MaskKind)] = &[
     ("json-redact", MaskKind::JsonRedact),
 ];
 
-/// Units `truncate-date` accepts.
-const DATE_UNITS: &[&str] = &["year", "quarter", "month", "week", "day", "hour", "minute"];
-
 impl MaskSpec {
     /// Parses `kind` or `kind(arg, ...)` (arguments trimmed, split at commas).
     pub fn parse(spec: &str) -> Result<Self, String> {
@@ -52,57 +50,8 @@ impl MaskSpec {
             let names: Vec<&str> = KINDS.iter().map(|(n, _)| *n).collect();
             format!("mask `{spec}`: unknown kind `{name}` (one of {})", names.join(", "))
         })?;
-        check_args(kind, &args).map_err(|e| format!("mask `{spec}`: {name} {e}"))?;
+        check_mask_args(kind, &args).map_err(|e| format!("mask `{spec}`: {name} {e}"))?;
         Ok(MaskSpec { kind, args })
-    }
-}
-
-/// The arguments each kind takes (as the host checks them; see `mask-kind` in the WIT).
-fn check_args(kind: MaskKind, args: &[String]) -> Result<(), String> {
-    let count = |n: usize| {
-        if args.len() == n { Ok(()) } else { Err(format!("takes {n} argument(s), got {}", args.len())) }
-    };
-    let small_int = |s: &String| {
-        s.parse::<u16>().map(|_| ()).map_err(|_| format!("argument {s:?} is not an integer 0-65535"))
-    };
-    match kind {
-        MaskKind::Null
-        | MaskKind::DefaultForType
-        | MaskKind::Redact
-        | MaskKind::Email
-        | MaskKind::LastFour
-        | MaskKind::KeyedHash => count(0),
-        MaskKind::Constant => count(1),
-        MaskKind::Partial => {
-            count(2)?;
-            args.iter().try_for_each(small_int)
-        }
-        MaskKind::Round => {
-            count(1)?;
-            args.iter().try_for_each(small_int)
-        }
-        MaskKind::Bucket => {
-            count(1)?;
-            match args.first().map(|a| a.parse::<f64>()) {
-                Some(Ok(w)) if w.is_finite() && w > 0.0 => Ok(()),
-                _ => Err("width must be a positive number".into()),
-            }
-        }
-        MaskKind::TruncateDate => {
-            count(1)?;
-            if args.first().is_some_and(|u| DATE_UNITS.contains(&u.as_str())) {
-                Ok(())
-            } else {
-                Err(format!("unit must be one of {}", DATE_UNITS.join(", ")))
-            }
-        }
-        MaskKind::JsonRedact => {
-            if args.is_empty() || args.iter().any(String::is_empty) {
-                Err("needs one or more non-empty keys".into())
-            } else {
-                Ok(())
-            }
-        }
     }
 }
 

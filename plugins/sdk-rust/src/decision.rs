@@ -157,6 +157,63 @@ impl FilterParam {
     }
 }
 
+/// Units `truncate-date` accepts.
+pub const DATE_UNITS: &[&str] = &["year", "quarter", "month", "week", "day", "hour", "minute"];
+
+/// Checks that `args` are what mask `kind` takes, by the rules the host applies to every
+/// decision (see `mask-kind` in the WIT): a plugin that checks its configured masks with this at
+/// `init` fails early and clearly instead of having every decision refused as malformed.
+///
+/// # Errors
+/// What is wrong with the arguments.
+pub fn check_mask_args(kind: MaskKind, args: &[String]) -> Result<(), String> {
+    let count = |n: usize| {
+        if args.len() == n { Ok(()) } else { Err(format!("takes {n} argument(s), got {}", args.len())) }
+    };
+    let small_int = |s: &String| {
+        s.parse::<u16>().map(|_| ()).map_err(|_| format!("argument {s:?} is not an integer 0-65535"))
+    };
+    match kind {
+        MaskKind::Null
+        | MaskKind::DefaultForType
+        | MaskKind::Redact
+        | MaskKind::Email
+        | MaskKind::LastFour
+        | MaskKind::KeyedHash => count(0),
+        MaskKind::Constant => count(1),
+        MaskKind::Partial => {
+            count(2)?;
+            args.iter().try_for_each(small_int)
+        }
+        MaskKind::Round => {
+            count(1)?;
+            args.iter().try_for_each(small_int)
+        }
+        MaskKind::Bucket => {
+            count(1)?;
+            match args.first().map(|a| a.parse::<f64>()) {
+                Some(Ok(w)) if w.is_finite() && w > 0.0 => Ok(()),
+                _ => Err("width must be a positive number".into()),
+            }
+        }
+        MaskKind::TruncateDate => {
+            count(1)?;
+            if args.first().is_some_and(|u| DATE_UNITS.contains(&u.as_str())) {
+                Ok(())
+            } else {
+                Err(format!("unit must be one of {}", DATE_UNITS.join(", ")))
+            }
+        }
+        MaskKind::JsonRedact => {
+            if args.is_empty() || args.iter().any(String::is_empty) {
+                Err("needs one or more non-empty keys".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Decision, MaskKind, Relation, Verdict};
