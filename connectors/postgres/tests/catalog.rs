@@ -8,44 +8,9 @@
 use sluice_core::execute::Connector as _;
 use sluice_postgres::{PostgresConnector, PostgresOptions};
 
-/// `SLUICE_TEST_PG_URL`, default the database `tests/run` creates.
-fn url() -> String {
-    std::env::var("SLUICE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sluice_test".into())
-}
+mod common;
 
-async fn admin() -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-/// A schema that is dropped when the test ends.
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    async fn new() -> Schema {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        admin().await.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
-        Schema { name }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let _ = admin().await.batch_execute(&sql).await;
-            });
-        })
-        .join()
-        .unwrap();
-    }
-}
+use common::{Schema, admin, url};
 
 fn rel(schema: Option<&str>, name: &str) -> sluice_core::analyse::RelationName {
     sluice_core::analyse::RelationName { schema: schema.map(str::to_owned), name: name.to_owned() }

@@ -11,11 +11,9 @@ use serde_json::{Value as Json, json};
 use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Value};
 use sluice_postgres::{PostgresConnector, PostgresOptions};
 
-/// `SLUICE_TEST_PG_URL`, default the database `tests/run` creates.
-fn url() -> String {
-    std::env::var("SLUICE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sluice_test".into())
-}
+mod common;
+
+use common::{Schema, admin, url};
 
 fn connector(app: &str, pool_size: usize) -> PostgresConnector {
     let mut opts = PostgresOptions::new(url());
@@ -23,39 +21,6 @@ fn connector(app: &str, pool_size: usize) -> PostgresConnector {
     opts.application_name = app.into();
     opts.connect_timeout = Duration::from_secs(2);
     PostgresConnector::new(opts).unwrap()
-}
-
-async fn admin() -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(&url(), tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
-}
-
-/// A schema that is dropped when the test ends.
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    async fn new() -> Schema {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        admin().await.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
-        Schema { name }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let _ = admin().await.batch_execute(&sql).await;
-            });
-        })
-        .join()
-        .unwrap();
-    }
 }
 
 fn limits(ms: u64, max_rows: u64) -> Limits {
