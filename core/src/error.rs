@@ -8,6 +8,7 @@ use crate::analyse::AnalyseError;
 use crate::auth::AuthError;
 use crate::execute::ExecError;
 use crate::policy::{ApprovalRequest, Denial};
+use crate::rewrite::RewriteError;
 
 /// The stable, machine-readable code of an [`Error`], as sent in `{"error": {"code": ...}}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,9 +123,21 @@ pub enum Error {
         /// What it asked for: `row filtering`, `column masking`, ...
         what: &'static str,
     },
+    /// The database session a statement needs (native row-level security, plugin session
+    /// settings) cannot be set up for this request: refused rather than run without it.
+    #[error("datasource {datasource:?} refuses the statement: {reason}")]
+    SessionRefused {
+        /// The datasource.
+        datasource: String,
+        /// Why.
+        reason: crate::execute::SessionRefusal,
+    },
     /// The policy chain requires a human's approval before the statement may run.
     #[error("approval required by policy plugin(s) {}: {}", .0.plugins.join(", "), .0.reasons.join("; "))]
     ApprovalRequired(ApprovalRequest),
+    /// The statement could not be rewritten to honour its row filters and masks.
+    #[error(transparent)]
+    Rewrite(#[from] RewriteError),
     /// The datasource failed to run the statement.
     #[error(transparent)]
     Exec(#[from] ExecError),
@@ -144,8 +157,11 @@ impl Error {
             Error::Auth(_) => ErrorCode::Unauthenticated,
             Error::Analyse(e) => e.code(),
             Error::KindNotAllowed { .. } => ErrorCode::StatementNotAllowed,
-            Error::PolicyDenied(_) | Error::PolicyUnenforceable { .. } => ErrorCode::PolicyDenied,
+            Error::PolicyDenied(_) | Error::PolicyUnenforceable { .. } | Error::SessionRefused { .. } => {
+                ErrorCode::PolicyDenied
+            }
             Error::ApprovalRequired(_) => ErrorCode::ApprovalRequired,
+            Error::Rewrite(e) => e.code(),
             Error::Exec(e) => e.code(),
             Error::TooLarge(_) => ErrorCode::TooLarge,
             Error::Internal(_) => ErrorCode::Internal,

@@ -3,6 +3,7 @@
 //! [`Gateway::query`] runs analyse -> execute -> encode over plain data; authentication has
 //! already happened (the HTTP extractor produced the [`Principal`]). Nothing here knows HTTP.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,14 +12,17 @@ use serde::{Deserialize, Serialize};
 use tracing::{Instrument, field};
 use utoipa::ToSchema;
 
-use crate::analyse::{self, StatementKind};
+use crate::analyse::{self, Analysis, Dialect, StatementKind};
 use crate::audit::{TraceId, span};
 use crate::auth::{Authenticator, Principal};
 use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
 use crate::encode::{self, ColumnMeta};
 use crate::error::Error;
-use crate::execute::{Connector, ExecError, ExecRequest, Mode};
+use crate::execute::{
+    Catalog, CatalogCache, Connector, ExecError, ExecRequest, MIN_RELOAD, Mode, SessionAsk, session_for,
+};
 use crate::policy::{ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
+use crate::rewrite::{self, OutputMasks, RewriteError, RewriteInput};
 
 /// One datasource: its validated settings and its connector.
 pub struct Datasource {
@@ -26,6 +30,8 @@ pub struct Datasource {
     pub settings: DatasourceSettings,
     /// The connection pool to the database.
     pub connector: Arc<dyn Connector>,
+    /// The database's tables, views and columns, as last read.
+    pub catalog: CatalogCache,
 }
 
 /// Everything a running Sluice needs; built once at start-up, shared read-only.
@@ -105,7 +111,8 @@ impl Gateway {
                 let connector = connectors
                     .remove(&name)
                     .ok_or_else(|| Error::Internal(format!("no connector for datasource {name}")))?;
-                Ok((name, Datasource { settings, connector }))
+                let catalog = CatalogCache::new(settings.catalog_refresh);
+                Ok((name, Datasource { settings, connector, catalog }))
             })
             .collect::<Result<_, Error>>()?;
         let policy = if config.policy.plugins.is_empty() {
@@ -180,6 +187,8 @@ impl Gateway {
             )));
         }
 
+        let mut ask = SessionAsk::default();
+        let mut outcome = None;
         if let Some(policy) = self.policy.as_ref().filter(|p| p.judges(name)) {
             let meta = RequestMeta {
                 client_address: caller.client_address.clone(),
@@ -202,13 +211,25 @@ impl Gateway {
                 denied_by = field::Empty,
                 annotations = field::Empty
             );
-            let outcome = policy.evaluate(&input).instrument(policy_span.clone()).await;
-            policy_span.in_scope(|| enforce(name, outcome))?;
+            let chain = policy.evaluate(&input).instrument(policy_span.clone()).await;
+            ask = SessionAsk::of(&chain);
+            policy_span.in_scope(|| enforce(&chain))?;
+            outcome = Some(chain);
         }
+        let supports_session = ds.connector.supports_session();
+        let session =
+            session_for(name, &ds.settings.rls, supports_session, principal, &ask, &analysis.facts)?;
+
+        let rewrite_span = tracing::info_span!(span::REWRITE, protected = field::Empty);
+        let prepared = prepare(ds, &analysis, outcome.as_ref(), principal, &request.params)
+            .instrument(rewrite_span.clone())
+            .await?;
+        rewrite_span.record("protected", prepared.masks.is_some());
 
         let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
         let limits = ds.settings.limits;
-        let exec = ExecRequest { sql: &analysis.sql, params: &request.params, mode, limits };
+        let exec =
+            ExecRequest { sql: &prepared.sql, params: &prepared.params, mode, limits, session: &session };
         // The connector cancels on the server at the statement timeout; this outer bound only
         // catches a connector that fails to, so it leaves room for connecting and cancelling.
         let backstop = limits.statement_timeout + ds.settings.connect_timeout + Duration::from_secs(2);
@@ -218,10 +239,12 @@ impl Gateway {
             rows = field::Empty,
             truncated = field::Empty
         );
+        let protected = prepared.masks.is_some();
         let result = async {
             let result = tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
-                .map_err(|_| ExecError::Timeout(limits.statement_timeout))??;
+                .map_err(|_| ExecError::Timeout(limits.statement_timeout))?
+                .map_err(|e| if protected { withhold_message(e) } else { e })?;
             let current = tracing::Span::current();
             current.record("rows", result.rows.len());
             current.record("truncated", result.truncated);
@@ -230,8 +253,19 @@ impl Gateway {
         .instrument(execute_span)
         .await?;
 
-        let encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
+        if kind == StatementKind::Ddl {
+            ds.catalog.invalidate();
+        }
+        let mut encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
             .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
+        if let Some(masks) = &prepared.masks {
+            for (index, column) in encoded.columns.iter_mut().enumerate() {
+                if let Some(kind) = masks.mask(index, &column.name) {
+                    column.masked = true;
+                    column.mask = Some(rewrite::kind_name(kind).to_owned());
+                }
+            }
+        }
         // A write has committed by now: refusing its oversized RETURNING result would report a
         // change that happened as a failure, so writes are truncated (and say so) instead.
         if encoded.truncated && ds.settings.overflow == Overflow::Reject && mode == Mode::Read {
@@ -273,48 +307,153 @@ impl Gateway {
     }
 }
 
-/// Records the chain's outcome on the current (policy) span and turns it into the request's
-/// fate. Row filters, masks, session settings and roles need the rewrite stage, which this build
-/// does not have: a statement that needs them is refused (fail closed), never run unrestricted.
-fn enforce(datasource: &str, outcome: ChainOutcome) -> Result<(), Error> {
+/// Records the chain's outcome on the current (policy) span and turns its verdict into the
+/// request's fate. Row filters and masks are applied by the rewrite stage ([`prepare`]),
+/// session settings and roles by [`session_for`].
+fn enforce(outcome: &ChainOutcome) -> Result<(), Error> {
     let span = tracing::Span::current();
     span.record("plugins", outcome.plugins.join(",").as_str());
     if !outcome.annotations.is_empty() {
         span.record("annotations", field::debug(&outcome.annotations));
     }
-    let unenforceable = |plugin: &str, what: &'static str| Error::PolicyUnenforceable {
-        datasource: datasource.to_string(),
-        plugin: plugin.to_string(),
-        what,
-    };
-    let result = match outcome.verdict {
+    match &outcome.verdict {
         ChainVerdict::Deny(denials) => {
             span.record("verdict", "deny");
             if let Some(first) = denials.first() {
                 span.record("denied_by", first.plugin.as_str());
             }
-            return Err(Error::PolicyDenied(denials));
+            Err(Error::PolicyDenied(denials.clone()))
         }
         ChainVerdict::RequireApproval(request) => {
             span.record("verdict", "require_approval");
-            Err(Error::ApprovalRequired(request))
+            Err(Error::ApprovalRequired(request.clone()))
         }
         ChainVerdict::Allow => {
             span.record("verdict", "allow");
             Ok(())
         }
+    }
+}
+
+/// The statement to send and its parameters: the analysed text unchanged, or its rewrite.
+struct Prepared<'a> {
+    sql: Cow<'a, str>,
+    params: Cow<'a, [serde_json::Value]>,
+    /// Set when the statement was rewritten for row filters or masks.
+    masks: Option<OutputMasks>,
+}
+
+/// The rewrite stage: checks that the statement names only relations the catalog knows, and
+/// applies the chain's row filters and masks.
+///
+/// Only reads and DML are checked against the catalog: DDL names relations that do not exist
+/// yet, and the database answers for the rest.
+async fn prepare<'a>(
+    ds: &Datasource,
+    analysis: &'a Analysis,
+    outcome: Option<&ChainOutcome>,
+    principal: &Principal,
+    params: &'a [serde_json::Value],
+) -> Result<Prepared<'a>, Error> {
+    let unchanged =
+        || Prepared { sql: Cow::Borrowed(&analysis.sql), params: Cow::Borrowed(params), masks: None };
+    let kind = analysis.facts.kind;
+    let plain = matches!(
+        kind,
+        StatementKind::Read | StatementKind::Insert | StatementKind::Update | StatementKind::Delete
+    );
+    let protected = outcome.filter(|o| !o.row_filters.is_empty() || !o.column_masks.is_empty());
+    if !plain && protected.is_none() {
+        return Ok(unchanged());
+    }
+    let dialect = ds.connector.dialect();
+    let catalog = known_catalog(ds, dialect, analysis).await?;
+    let Some(outcome) = protected else {
+        return Ok(unchanged());
     };
-    if let Some(filter) = outcome.row_filters.values().flatten().next() {
-        return Err(unenforceable(&filter.plugin, "row filtering"));
+    let protection = rewrite::plan(outcome, &catalog)?;
+    if protection.is_empty() {
+        return Ok(unchanged());
     }
-    if let Some(mask) = outcome.column_masks.values().next() {
-        return Err(unenforceable(&mask.plugin, "column masking"));
+    let rewritten = rewrite::rewrite(RewriteInput {
+        dialect,
+        analysis,
+        catalog: &catalog,
+        protection: &protection,
+        principal,
+        params,
+        secret: ds.settings.mask_secret.as_ref().map(|s| s.expose()),
+    })?;
+    Ok(Prepared {
+        sql: Cow::Owned(rewritten.sql),
+        params: Cow::Owned(rewritten.params),
+        masks: Some(rewritten.masks),
+    })
+}
+
+/// The datasource's catalog, once it lists every relation the statement names: a relation it
+/// lacks makes it re-read (a table may have been created since), and one still missing then is
+/// refused before the statement reaches the database. System catalogs (`pg_catalog`,
+/// `information_schema`, `mysql`, `sqlite_master`) are not in it, so they are refused too.
+async fn known_catalog(
+    ds: &Datasource,
+    dialect: Dialect,
+    analysis: &Analysis,
+) -> Result<Arc<Catalog>, Error> {
+    let missing = |catalog: &Catalog| {
+        analysis
+            .facts
+            .relations
+            .iter()
+            .map(|access| &access.relation)
+            // MySQL's `FROM DUAL` names no table.
+            .filter(|r| {
+                !(dialect == Dialect::MySql && r.schema.is_none() && r.name.eq_ignore_ascii_case("dual"))
+            })
+            .find(|r| catalog.resolve(r).is_none())
+            .cloned()
+    };
+    let catalog = ds.catalog.get(ds.connector.as_ref()).await?;
+    if missing(&catalog).is_none() {
+        return Ok(catalog);
     }
-    if let Some((plugin, ..)) = outcome.session_settings.first() {
-        return Err(unenforceable(plugin, "session settings"));
+    let catalog = ds.catalog.reload(ds.connector.as_ref(), MIN_RELOAD).await?;
+    match missing(&catalog) {
+        None => Ok(catalog),
+        Some(relation) => {
+            let name = match &relation.schema {
+                Some(schema) => format!("{schema}.{}", relation.name),
+                None => relation.name,
+            };
+            Err(RewriteError::UnknownRelation(name).into())
+        }
     }
-    if let Some((plugin, _)) = &outcome.role {
-        return Err(unenforceable(plugin, "a database role"));
+}
+
+/// Replaces a database error's message by a generic one unless its code says it cannot quote
+/// data: over protected relations, a message such as `invalid input syntax for type integer:
+/// "123-45-6789"` would show a value the rewrite hid. The code is kept, so callers can still
+/// tell a constraint violation from a type error.
+fn withhold_message(error: ExecError) -> ExecError {
+    match error {
+        ExecError::Upstream { code, message } => {
+            let safe = code.as_deref().is_some_and(|code| {
+                // PostgreSQL classes: syntax and access rules, unsupported features, rollbacks,
+                // resources, operator intervention. MySQL: syntax, unknown or ambiguous names.
+                ["42", "0A", "40", "53", "57"].iter().any(|class| code.starts_with(class))
+                    || ["1052", "1054", "1064", "1146", "1248"].contains(&code)
+                    || (code == "SQLITE_ERROR"
+                        && ["no such ", "near ", "ambiguous column"].iter().any(|p| message.starts_with(p)))
+            });
+            let message = if safe {
+                message
+            } else {
+                "the database rejected the statement; its message is withheld because the statement reads \
+                 protected relations and the message may quote their data"
+                    .to_owned()
+            };
+            ExecError::Upstream { code, message }
+        }
+        other => other,
     }
-    result
 }

@@ -149,8 +149,11 @@ async fn database_errors_are_upstream_errors_without_row_data() {
         sluice.err("INSERT INTO u VALUES ('secret@example.com')", json!([]), "upstream_error").await;
     assert!(message.contains("23505"), "{message}");
     assert!(!message.contains("secret@example.com"), "{message}");
-    let message = sluice.err("SELECT * FROM missing_table", json!([]), "upstream_error").await;
-    assert!(message.contains("42P01"), "{message}");
+    // A relation the catalog does not list is refused before it reaches the database.
+    let message = sluice.err("SELECT * FROM missing_table", json!([]), "invalid_request").await;
+    assert!(message.contains("missing_table does not exist"), "{message}");
+    let message = sluice.err("SELECT nosuchcolumn FROM u", json!([]), "upstream_error").await;
+    assert!(message.contains("42703"), "{message}");
 }
 
 #[tokio::test]

@@ -150,6 +150,12 @@ impl Connector for MySqlConnector {
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+        // MySQL has no row-level security and no transaction-local role to hand one to.
+        if !request.session.is_empty() {
+            return Err(ExecError::Session(
+                "MySQL datasources cannot apply a database role or session settings".into(),
+            ));
+        }
         let limit = request.limits.statement_timeout;
         let mut conn = self.checkout().await?;
         let id = conn.id();

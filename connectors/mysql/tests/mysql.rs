@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable as _;
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Value};
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
 use sluice_mysql::{MySqlConnector, MySqlOptions};
 
 /// `SLUICE_TEST_MYSQL_URL`, default the database `tests/run` creates.
@@ -63,7 +63,7 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &MySqlConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000) }).await
+    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
 }
 
 fn text(s: &str) -> Value {
@@ -210,7 +210,13 @@ async fn max_rows_truncates_exactly() {
     let sql = "SELECT seq FROM seq_1_to_5";
     for (max_rows, len, truncated) in [(3, 3, true), (5, 5, false), (0, 0, true)] {
         let rs = c
-            .execute(ExecRequest { sql, params: &[], mode: Mode::Read, limits: limits(5000, max_rows) })
+            .execute(ExecRequest {
+                sql,
+                params: &[],
+                mode: Mode::Read,
+                limits: limits(5000, max_rows),
+                session: &Session::NONE,
+            })
             .await
             .unwrap();
         assert_eq!((rs.rows.len(), rs.truncated), (len, truncated));
@@ -244,6 +250,7 @@ async fn timeout_kills_and_the_pool_recovers() {
             params: &[],
             mode: Mode::Read,
             limits: limits(300, 10),
+            session: &Session::NONE,
         })
         .await
         .unwrap_err();
@@ -261,8 +268,14 @@ async fn killed_connection_is_unavailable_then_recovers() {
     let c2 = c.clone();
     let sql2 = sql.clone();
     let query = tokio::spawn(async move {
-        c2.execute(ExecRequest { sql: &sql2, params: &[], mode: Mode::Read, limits: limits(10_000, 10) })
-            .await
+        c2.execute(ExecRequest {
+            sql: &sql2,
+            params: &[],
+            mode: Mode::Read,
+            limits: limits(10_000, 10),
+            session: &Session::NONE,
+        })
+        .await
     });
     let mut admin = admin().await;
     let mut killed = false;
@@ -373,4 +386,20 @@ async fn catalog_lists_tables_and_views_and_resolves_names() {
     assert!(catalog.resolve(&rel(Some("mysql"), "t")).is_none());
     assert_eq!(catalog.resolve(&rel(None, "T")).is_some(), lower_case != 0);
     admin.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_database_session_is_refused() {
+    let c = connector(1);
+    assert!(!c.supports_session());
+    let session = Session { role: Some("app_rls".into()), settings: vec![] };
+    let request = ExecRequest {
+        sql: "SELECT 1",
+        params: &[],
+        mode: Mode::Read,
+        limits: limits(5000, 10),
+        session: &session,
+    };
+    let err = c.execute(request).await.unwrap_err();
+    assert!(matches!(&err, ExecError::Session(m) if m.contains("MySQL")), "{err:?}");
 }

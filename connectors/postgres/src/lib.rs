@@ -7,6 +7,12 @@
 //! - A fresh transaction, `READ ONLY` for [`Mode::Read`], with `SET LOCAL statement_timeout`.
 //!   The statement is prepared (typed placeholders and columns), bound, and executed through a
 //!   portal that returns at most `max_rows + 1` rows, so the server stops early.
+//! - When the request carries a [`Session`](sluice_core::execute::Session) (native row-level
+//!   security, plugin session settings): `SET LOCAL ROLE "<role>"` and
+//!   `set_config(name, value, true)` for each setting, in the same transaction and before the
+//!   statement. Both are transaction-local, so they end with the commit or rollback and never
+//!   reach the next caller of the pooled connection. Names and values are bound parameters;
+//!   the role, which `SET ROLE` cannot take as a parameter, is quoted as an identifier.
 //! - A client-side deadline a little after the server's: if it fires, a cancel request is sent
 //!   and the connection is dropped from the pool, so a wedged connection is never reused.
 //! - Connections are recycled with `RecyclingMethod::Clean` (`RESET ALL`, `CLOSE ALL`,
@@ -64,7 +70,7 @@ use futures_util::StreamExt as _;
 use sluice_core::analyse::Dialect;
 use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 use tokio_postgres::NoTls;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 
 /// Session settings pinned on every connection, as `-c` startup options.
 const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO \
@@ -151,6 +157,11 @@ impl PostgresConnector {
     }
 }
 
+/// `name` as a double-quoted identifier, inner quotes doubled. The caller has refused NUL.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The client-side deadline: the server's `statement_timeout` plus a margin for its cancel
 /// to arrive, so the server-side error (cleaner, keeps the connection) normally wins.
 fn client_deadline(limit: Duration) -> Duration {
@@ -161,6 +172,10 @@ fn client_deadline(limit: Duration) -> Duration {
 impl Connector for PostgresConnector {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn supports_session(&self) -> bool {
+        true
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
@@ -212,13 +227,31 @@ impl Connector for PostgresConnector {
 async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
     let limit = req.limits.statement_timeout;
     let map = |e: tokio_postgres::Error| errors::map(&e, limit);
+    req.session.check().map_err(ExecError::Session)?;
     let tx = client.build_transaction().read_only(req.mode == Mode::Read).start().await.map_err(map)?;
     // 0 would mean "no timeout"; round sub-millisecond limits up.
     let millis = limit.as_millis().max(1);
-    let set_timeout = format!("SET LOCAL statement_timeout = {millis}");
-    // Pipelined: one round trip for both.
-    let (_, statement) =
-        tokio::try_join!(tx.batch_execute(&set_timeout), tx.prepare(req.sql)).map_err(map)?;
+    let mut prelude = format!("SET LOCAL statement_timeout = {millis}");
+    if let Some(role) = &req.session.role {
+        prelude.push_str(&format!("; SET LOCAL ROLE {}", quote_ident(role)));
+    }
+    let (names, values): (Vec<&str>, Vec<&str>) =
+        req.session.settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).unzip();
+    let settings = async {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for every setting; `query_typed` sends it without a prepare round trip.
+        tx.query_typed(
+            "SELECT pg_catalog.set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS s(n, v)",
+            &[(&names as &(dyn ToSql + Sync), Type::TEXT_ARRAY), (&values, Type::TEXT_ARRAY)],
+        )
+        .await
+    };
+    // Pipelined, in this order, in one round trip: the session is in place before the statement
+    // is bound and executed.
+    let (_, _, statement) =
+        tokio::try_join!(tx.batch_execute(&prelude), settings, tx.prepare(req.sql)).map_err(map)?;
 
     let params = params::encode_all(statement.params(), req.params)?;
     let (columns, shapes) = decode::columns(statement.columns())?;

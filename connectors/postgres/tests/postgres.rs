@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Value};
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
 use sluice_postgres::{PostgresConnector, PostgresOptions};
 
 mod common;
@@ -28,7 +28,7 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &PostgresConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000) }).await
+    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
 }
 
 fn text(s: &str) -> Value {
@@ -256,6 +256,7 @@ async fn max_rows_truncates_exactly() {
                 params: &[],
                 mode: Mode::Read,
                 limits: limits(5000, max_rows),
+                session: &Session::NONE,
             })
             .await
             .unwrap()
@@ -277,6 +278,7 @@ async fn max_rows_truncates_exactly() {
             params: &[],
             mode: Mode::Write,
             limits: limits(5000, 2),
+            session: &Session::NONE,
         })
         .await
         .unwrap();
@@ -326,6 +328,7 @@ async fn timeout_cancels_and_the_pool_recovers() {
             params: &[],
             mode: Mode::Read,
             limits: limits(300, 10),
+            session: &Session::NONE,
         })
         .await
         .unwrap_err();
@@ -346,6 +349,7 @@ async fn terminated_backend_is_unavailable_then_recovers() {
             params: &[],
             mode: Mode::Read,
             limits: limits(10_000, 10),
+            session: &Session::NONE,
         })
         .await
     });

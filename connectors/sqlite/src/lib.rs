@@ -151,6 +151,12 @@ impl Connector for SqliteConnector {
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+        // SQLite has no roles and no row-level security to hand settings to.
+        if !request.session.is_empty() {
+            return Err(ExecError::Session(
+                "SQLite datasources cannot apply a database role or session settings".into(),
+            ));
+        }
         let job = Job {
             sql: request.sql.to_owned(),
             params: request.params.to_vec(),

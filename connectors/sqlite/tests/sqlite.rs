@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Value};
+use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
 use sluice_sqlite::{SqliteConnector, SqliteOptions};
 
 /// A temporary directory removed when the test ends.
@@ -50,7 +50,7 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &SqliteConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000) }).await
+    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
 }
 
 fn text(s: &str) -> Value {
@@ -134,7 +134,13 @@ async fn max_rows_truncates_exactly_and_returning_writes_count() {
     let sql = "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < 5) SELECT x FROM g";
     for (max_rows, len, truncated) in [(3, 3, true), (5, 5, false), (0, 0, true)] {
         let rs = c
-            .execute(ExecRequest { sql, params: &[], mode: Mode::Read, limits: limits(5000, max_rows) })
+            .execute(ExecRequest {
+                sql,
+                params: &[],
+                mode: Mode::Read,
+                limits: limits(5000, max_rows),
+                session: &Session::NONE,
+            })
             .await
             .unwrap();
         assert_eq!((rs.rows.len(), rs.truncated), (len, truncated));
@@ -145,6 +151,7 @@ async fn max_rows_truncates_exactly_and_returning_writes_count() {
             params: &[],
             mode: Mode::Write,
             limits: limits(5000, 1),
+            session: &Session::NONE,
         })
         .await
         .unwrap();
@@ -186,6 +193,7 @@ async fn timeout_interrupts_and_the_pool_recovers() {
             params: &[],
             mode: Mode::Read,
             limits: limits(300, 10),
+            session: &Session::NONE,
         })
         .await
         .unwrap_err();
@@ -273,4 +281,21 @@ async fn catalog_lists_tables_and_views_and_resolves_names() {
 
     assert!(catalog.resolve(&rel(None, "missing")).is_none());
     assert!(catalog.resolve(&rel(Some("temp"), "items")).is_none());
+}
+
+#[tokio::test]
+async fn a_database_session_is_refused() {
+    let dir = Dir::new();
+    let c = connector(&dir);
+    assert!(!c.supports_session());
+    let session = Session { role: None, settings: vec![("sluice.tenant_id".into(), "1".into())] };
+    let request = ExecRequest {
+        sql: "SELECT 1",
+        params: &[],
+        mode: Mode::Read,
+        limits: limits(5000, 10),
+        session: &session,
+    };
+    let err = c.execute(request).await.unwrap_err();
+    assert!(matches!(&err, ExecError::Session(m) if m.contains("SQLite")), "{err:?}");
 }

@@ -140,6 +140,7 @@ fn written<'a>(
 ) -> Result<(), AnalyseError> {
     for name in names {
         let relation = resolver.relation_name(name)?;
+        resolver.record_unwrappable(relation.clone());
         resolver.record_relation(relation, access);
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! The facts the analyser establishes about a statement: what policy (plugins) and audit see.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
-use sqlparser::ast::Statement;
+use sqlparser::ast::{ObjectName, Statement};
 
 /// The coarse kind of a statement, which datasources allow or refuse as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -117,11 +119,38 @@ pub struct StatementFacts {
     pub placeholders: usize,
 }
 
+/// A table reference's position in the statement text: its name's first token, as
+/// `(line, column)`. Unique per reference, so it identifies the AST node the resolver judged.
+pub type RefPosition = (u64, u64);
+
+/// Where the statement names base relations: what the rewrite stage needs to replace exactly the
+/// references the resolver judged to be tables (never a CTE of the same name).
+#[derive(Debug, Clone, Default)]
+pub struct References {
+    /// FROM items naming a base relation, by position.
+    pub reads: BTreeMap<RefPosition, RelationName>,
+    /// Positions of data-modifying statements' targets, which are written in place.
+    pub targets: BTreeSet<RefPosition>,
+    /// Relations read other than through a FROM item (`TABLE t`, DDL and SHOW arguments): they
+    /// cannot be wrapped, so a protected one must be refused.
+    pub unwrappable: BTreeSet<RelationName>,
+}
+
+impl References {
+    /// The position of a table reference's name, or `None` for a synthesised name.
+    pub fn position(name: &ObjectName) -> Option<RefPosition> {
+        let span = name.0.first()?.as_ident()?.span;
+        (span.start.line > 0).then_some((span.start.line, span.start.column))
+    }
+}
+
 /// The analyser's output: the facts, the verified AST, and the exact text to send.
 #[derive(Debug, Clone)]
 pub struct Analysis {
     /// What the statement does.
     pub facts: StatementFacts,
+    /// Where base relations are referenced in `statement`.
+    pub references: References,
     /// The parsed statement, for later stages that rewrite it.
     pub statement: Statement,
     /// The re-serialised statement, verified to re-parse to `statement`.

@@ -22,7 +22,8 @@ mod tests;
 pub use dialect::Dialect;
 pub use error::AnalyseError;
 pub use facts::{
-    Access, Analysis, ColumnUsage, ColumnUse, RelationAccess, RelationName, StatementFacts, StatementKind,
+    Access, Analysis, ColumnUsage, ColumnUse, RefPosition, References, RelationAccess, RelationName,
+    StatementFacts, StatementKind,
 };
 
 /// Analyses one SQL statement in `dialect`.
@@ -36,7 +37,7 @@ pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
     let mut resolver = resolve::Resolver::new(dialect);
     let kind = classify::walk_statement(&mut resolver, &statement)?;
     let placeholders = lexical::count(dialect, &statement)?;
-    let facts = resolver.finish(kind, &statement, placeholders);
+    let (facts, references) = resolver.finish(kind, &statement, placeholders);
     let sql = roundtrip::verified_sql(dialect, &statement)?;
-    Ok(Analysis { facts, statement, sql })
+    Ok(Analysis { facts, references, statement, sql })
 }

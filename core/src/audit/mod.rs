@@ -54,6 +54,8 @@ pub mod span {
     pub const ANALYSE: &str = "analyse";
     /// The policy plugin chain.
     pub const POLICY: &str = "policy";
+    /// The rewrite stage: catalog check, row filters and masks.
+    pub const REWRITE: &str = "rewrite";
     /// Execution on the datasource.
     pub const EXECUTE: &str = "execute";
     /// JSON encoding.

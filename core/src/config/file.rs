@@ -96,4 +96,33 @@ pub struct DatasourceSection {
     /// have committed by the time their `RETURNING` rows are counted, so theirs are always
     /// truncated (and flagged), never refused after the fact.
     pub on_overflow: Option<String>,
+    /// How row-level restrictions are enforced: `rewrite` (default) by Sluice alone, applying
+    /// policy plugins' row filters to the statement; `native` (PostgreSQL only) also by the
+    /// database's own row-level-security policies. In native mode every statement runs in
+    /// its transaction after `SET LOCAL ROLE <rls_role>` and, for each forwarded attribute,
+    /// `set_config('sluice.<attribute>', <value>, true)`, plus `sluice.principal` = the
+    /// principal's id. Both end with the transaction, so nothing carries over to the next
+    /// request on the pooled connection. Security: the login role must be a member of
+    /// `rls_role`, and `rls_role` must not own the tables or have `BYPASSRLS`; statements that
+    /// call `set_config` or write `pg_settings` are refused in this mode.
+    pub rls: Option<String>,
+    /// `rls = "native"` only, and required there: the role statements run as (unless a policy
+    /// plugin asks for another). At most 63 bytes. No default.
+    pub rls_role: Option<String>,
+    /// `rls = "native"` only: the principal attributes forwarded as `sluice.<attribute>`, each
+    /// a lower-case identifier (`[a-z_][a-z0-9_]*`, not `principal`). A listed attribute the
+    /// caller lacks refuses the request (`403 policy_denied`), so list those your policies
+    /// depend on. Default: every attribute the caller has whose name is such an identifier,
+    /// none of them required.
+    pub rls_attributes: Option<Vec<String>>,
+    /// How long Sluice keeps this datasource's catalog (its tables, views and columns) before
+    /// reading it again, in seconds. Default 300. A statement naming a relation the cached
+    /// catalog lacks makes Sluice re-read it at once (at most once a second), so new tables
+    /// are seen without waiting; a dropped or altered table may be seen late by this much.
+    pub catalog_refresh_seconds: Option<u64>,
+    /// The secret of the `keyed-hash` mask: equal values hash equally, and without the secret
+    /// the hashes cannot be reversed by guessing. At least 16 bytes; put it in the environment
+    /// (`${SLUICE_MASK_SECRET}`). Default none, and `keyed-hash` masks are refused. Never
+    /// logged. Changing it changes every hash.
+    pub mask_secret: Option<String>,
 }

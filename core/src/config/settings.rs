@@ -11,7 +11,7 @@ use super::file::{ConfigFile, DatasourceSection, ServerSection};
 use super::policy::{self, PolicySettings};
 use crate::analyse::StatementKind;
 use crate::auth::Authenticator;
-use crate::execute::Limits;
+use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
 
 /// The validated configuration.
 pub struct Config {
@@ -116,6 +116,29 @@ pub struct DatasourceSettings {
     pub overflow: Overflow,
     /// Statement kinds accepted.
     pub statements: BTreeSet<StatementKind>,
+    /// How row-level restrictions are enforced.
+    pub rls: RlsMode,
+    /// How long a cached catalog is used before it is read again.
+    pub catalog_refresh: Duration,
+    /// The `keyed-hash` mask secret.
+    pub mask_secret: Option<Secret>,
+}
+
+/// A secret string whose `Debug` form hides it, so that logging settings cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 const KINDS: [StatementKind; 6] = [
@@ -226,6 +249,12 @@ fn validate_datasource(
             Overflow::Reject
         }
     };
+    let rls = validate_rls(kind, s, problems, &key);
+    let catalog_refresh = s.catalog_refresh_seconds.unwrap_or(300);
+    check_range(problems, &key("catalog_refresh_seconds"), catalog_refresh, 1, 86_400);
+    if s.mask_secret.as_ref().is_some_and(|secret| secret.len() < 16) {
+        problems.add(key("mask_secret"), "must be at least 16 bytes");
+    }
     if problems.len() != before {
         return None;
     }
@@ -238,7 +267,65 @@ fn validate_datasource(
         max_response_bytes,
         overflow,
         statements,
+        rls,
+        catalog_refresh: Duration::from_secs(catalog_refresh),
+        mask_secret: s.mask_secret.clone().map(Secret),
     })
+}
+
+fn validate_rls(
+    kind: Option<DatasourceKind>,
+    s: &DatasourceSection,
+    problems: &mut Problems,
+    key: &dyn Fn(&str) -> String,
+) -> RlsMode {
+    match s.rls.as_deref() {
+        None | Some("rewrite") => {
+            for (field, given) in
+                [("rls_role", s.rls_role.is_some()), ("rls_attributes", s.rls_attributes.is_some())]
+            {
+                if given {
+                    problems.add(key(field), "only datasources with rls = \"native\" take this");
+                }
+            }
+            RlsMode::Rewrite
+        }
+        Some("native") => {
+            if kind.is_some_and(|k| k != DatasourceKind::Postgres) {
+                problems.add(key("rls"), "\"native\" row-level security needs a postgres datasource");
+            }
+            let role = match &s.rls_role {
+                None => {
+                    problems
+                        .add(key("rls_role"), "required with rls = \"native\": the role statements run as");
+                    String::new()
+                }
+                Some(role) => {
+                    if let Err(message) = check_role(role) {
+                        problems.add(key("rls_role"), message);
+                    }
+                    role.clone()
+                }
+            };
+            let mut seen = BTreeSet::new();
+            for (i, name) in s.rls_attributes.iter().flatten().enumerate() {
+                let at = format!("{}[{i}]", key("rls_attributes"));
+                if !is_simple_identifier(name) {
+                    problems.add(at, format!("{name:?} is not a lower-case identifier ([a-z_][a-z0-9_]*)"));
+                } else if name == "principal" {
+                    problems
+                        .add(at, "\"principal\" is reserved: sluice.principal is always the principal's id");
+                } else if !seen.insert(name) {
+                    problems.add(at, format!("{name:?} is listed twice"));
+                }
+            }
+            RlsMode::Native { role, attributes: s.rls_attributes.clone() }
+        }
+        Some(other) => {
+            problems.add(key("rls"), format!("{other:?} is neither \"rewrite\" nor \"native\""));
+            RlsMode::Rewrite
+        }
+    }
 }
 
 fn validate_target(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::analyse::Dialect;
 use crate::error::ErrorCode;
 
-use super::{Catalog, ResultSet};
+use super::{Catalog, ResultSet, Session};
 
 /// Whether a statement only reads. Connectors run reads in read-only transactions where the
 /// database supports it, so a read that the analyser misjudged still cannot write.
@@ -40,6 +40,9 @@ pub struct ExecRequest<'a> {
     pub mode: Mode,
     /// Timeout and row limit.
     pub limits: Limits,
+    /// The role and transaction-local settings to run the statement with; [`Session::NONE`]
+    /// for none. A connector that cannot apply a non-empty session refuses the statement.
+    pub session: &'a Session,
 }
 
 /// A connector to one database. Implementations own their connection pool, pin the session
@@ -51,6 +54,13 @@ pub trait Connector: Send + Sync + 'static {
 
     /// Runs one statement and returns at most `limits.max_rows` rows.
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError>;
+
+    /// Whether [`ExecRequest::session`] can be applied: a role and settings that last exactly as
+    /// long as the statement's transaction. Default `false`, and such connectors refuse any
+    /// non-empty session.
+    fn supports_session(&self) -> bool {
+        false
+    }
 
     /// Checks that the database answers (used by `/readyz` and `sluice check`).
     async fn ping(&self) -> Result<(), ExecError>;
@@ -95,6 +105,10 @@ pub enum ExecError {
         /// The database's name for the type.
         type_name: String,
     },
+    /// The request's session (role, settings) cannot be applied on this database, or is not
+    /// well-formed; the statement did not run.
+    #[error("cannot run the statement in the requested database session: {0}")]
+    Session(String),
 }
 
 impl ExecError {
@@ -105,6 +119,8 @@ impl ExecError {
             ExecError::Unavailable(_) => ErrorCode::Unavailable,
             ExecError::Timeout(_) => ErrorCode::Timeout,
             ExecError::Param { .. } | ExecError::UnsupportedType { .. } => ErrorCode::InvalidRequest,
+            // Fail closed: the session carries policy, so this is a refusal, not a fault.
+            ExecError::Session(_) => ErrorCode::PolicyDenied,
         }
     }
 }

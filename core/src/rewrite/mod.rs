@@ -1,10 +1,163 @@
 //! Query rewriting for row filters and column masks (see "The rewrite model" in the
 //! architecture map).
 //!
-//! Only the leaf is here so far: [`mask`] renders each built-in mask as a type-preserving SQL
-//! expression per dialect. The rewrite engine that wraps protected tables in derived tables
-//! (`(SELECT c1, <mask>(c2) AS c2, … FROM t WHERE <filter>) AS t`) will call it.
+//! [`rewrite`] takes the analyser's verified statement and what the policy chain asked for,
+//! resolved against the catalog ([`plan`]), and returns the SQL to run with its parameters:
+//!
+//! 1. [`guard`]: the statement must be a plain SELECT / INSERT / UPDATE / DELETE calling only
+//!    allow-listed functions, with no value-dependent error oracles.
+//! 2. [`write`]: DML on a protected relation gets the filter in WHERE, and new rows are checked
+//!    against it; masked columns of the target cannot be read.
+//! 3. [`read`]: every FROM item naming a protected relation becomes a derived table applying the
+//!    filters and masks ([`mask`] renders each mask per dialect).
+//! 4. [`bind`]: injected filter values become native parameters; the final text is re-analysed
+//!    and compared with the rewritten AST (the fixpoint check) before anything runs.
 
+mod bind;
+mod columns;
+mod error;
+mod guard;
 pub mod mask;
+mod predicate;
+mod protect;
+mod read;
+mod write;
 
-pub use mask::{ColumnType, MaskDialect, MaskError, render_mask};
+use serde_json::Value as Json;
+use sqlparser::ast::Statement;
+
+use crate::analyse::{self, Analysis, Dialect, StatementKind};
+use crate::auth::Principal;
+use crate::execute::Catalog;
+use crate::policy::ChainOutcome;
+
+pub use columns::OutputMasks;
+pub use error::RewriteError;
+pub use mask::{ColumnType, MaskDialect, MaskError, kind_name, render_mask};
+
+/// Protected relations, resolved against a catalog: what [`rewrite`] applies.
+#[derive(Debug, Clone, Default)]
+pub struct Protection {
+    plan: protect::Plan,
+}
+
+impl Protection {
+    /// Whether nothing needs rewriting.
+    pub fn is_empty(&self) -> bool {
+        self.plan.is_empty()
+    }
+}
+
+/// Resolves the chain's row filters and masks against `catalog`.
+///
+/// # Errors
+/// [`RewriteError::UnknownRelation`] when a filter or mask names a relation the catalog lacks.
+pub fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Protection, RewriteError> {
+    Ok(Protection { plan: protect::plan(outcome, catalog)? })
+}
+
+/// What [`rewrite`] needs.
+#[derive(Debug, Clone, Copy)]
+pub struct RewriteInput<'a> {
+    /// The datasource's dialect.
+    pub dialect: Dialect,
+    /// The analysed statement.
+    pub analysis: &'a Analysis,
+    /// The datasource's catalog.
+    pub catalog: &'a Catalog,
+    /// What to apply.
+    pub protection: &'a Protection,
+    /// The caller, whose attributes row-filter parameters bind to.
+    pub principal: &'a Principal,
+    /// The caller's parameters.
+    pub params: &'a [Json],
+    /// The datasource's keyed-hash secret.
+    pub secret: Option<&'a str>,
+}
+
+/// The statement to run instead of the caller's.
+#[derive(Debug, Clone)]
+pub struct Rewritten {
+    /// Verified SQL text.
+    pub sql: String,
+    /// Its parameters: the caller's and the injected ones, in the order the driver binds them.
+    pub params: Vec<Json>,
+    /// Which output columns are masked.
+    pub masks: OutputMasks,
+}
+
+/// Rewrites one statement so that it honours `input.protection`.
+///
+/// # Errors
+/// A [`RewriteError`] whenever the statement cannot be made to honour every filter and mask:
+/// it is then refused, never run with less protection.
+pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
+    let RewriteInput { dialect, analysis, catalog, protection, principal, params, secret } = input;
+    let plan = &protection.plan;
+    let kind = analysis.facts.kind;
+    let plain = matches!(
+        (&analysis.statement, kind),
+        (Statement::Query(_), StatementKind::Read)
+            | (Statement::Insert(_), StatementKind::Insert)
+            | (Statement::Update(_), StatementKind::Update)
+            | (Statement::Delete(_), StatementKind::Delete)
+    );
+    if !plain {
+        return error::refused(format!(
+            "only SELECT, INSERT, UPDATE and DELETE may run (this is {})",
+            kind.name()
+        ));
+    }
+    guard::check(dialect, &analysis.facts, &analysis.statement)?;
+
+    let reads_masked = analysis.references.reads.iter().any(|(at, written)| {
+        !analysis.references.targets.contains(at)
+            && catalog
+                .resolve(written)
+                .and_then(|(key, _)| plan.get(key))
+                .is_some_and(|p| !p.masks.is_empty())
+    });
+    let mut statement = analysis.statement.clone();
+    let mut binder = bind::Binder::default();
+    let write_cx = write::WriteContext { dialect, catalog, plan, principal, params, reads_masked };
+    write::rewrite(&mut statement, &write_cx, &mut binder)?;
+    let read_cx =
+        read::ReadContext { dialect, references: &analysis.references, catalog, plan, principal, secret };
+    let wrapped = read::wrap_reads(&mut statement, &read_cx, &mut binder)?;
+    let masks = columns::output_masks(dialect, &statement, &wrapped, plan, catalog);
+    let (sql, params) = bind::finish(dialect, &mut statement, params, analysis.facts.placeholders, binder)?;
+    verify(dialect, &statement, &sql, params.len(), kind).inspect_err(|e| {
+        // The caller sees a generic refusal; operators get the detail (no data: names only).
+        if let RewriteError::Verification(detail) = e {
+            tracing::warn!(detail = detail.as_str(), "rewritten statement failed verification");
+        }
+    })?;
+    Ok(Rewritten { sql, params, masks })
+}
+
+/// The fixpoint check: the final text must analyse cleanly, as the same kind, to the rewritten
+/// AST (placeholders aside), and take exactly the parameters bound to it.
+fn verify(
+    dialect: Dialect,
+    statement: &Statement,
+    sql: &str,
+    params: usize,
+    kind: StatementKind,
+) -> Result<(), RewriteError> {
+    let again = analyse::analyse(dialect, sql).map_err(|e| RewriteError::Verification(e.to_string()))?;
+    if again.facts.kind != kind {
+        return Err(RewriteError::Verification("the statement kind changed".into()));
+    }
+    if again.facts.placeholders != params {
+        return Err(RewriteError::Verification(format!(
+            "{} placeholders for {params} parameters",
+            again.facts.placeholders
+        )));
+    }
+    if bind::erase_placeholders(again.statement) != bind::erase_placeholders(statement.clone()) {
+        return Err(RewriteError::Verification(
+            "the final text does not mean the rewritten statement".into(),
+        ));
+    }
+    Ok(())
+}

@@ -29,6 +29,7 @@ impl Resolver {
             return unsupported("INSERT INTO a table function");
         };
         let relation = self.relation_name(name)?;
+        self.record_target(name);
         self.record_relation(relation.clone(), Access::Write);
         for column in &insert.columns {
             if let Some(ident) = column.0.last().and_then(|part| part.as_ident()) {

@@ -118,6 +118,7 @@ impl Resolver {
                 }
                 let relation = self.relation_name(name)?;
                 self.record_relation(relation.clone(), Access::Read);
+                self.record_read_reference(name, relation.clone());
                 self.scopes.add_source(Source::base(relation, alias));
                 Ok(())
             }
@@ -177,6 +178,7 @@ impl Resolver {
                 ..
             } if with_hints.is_empty() => {
                 let relation = self.relation_name(name)?;
+                self.record_target(name);
                 Ok((relation, self.alias_name(alias.as_ref())))
             }
             _ => unsupported("a data-modifying statement's target that is not a table"),

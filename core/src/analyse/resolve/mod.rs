@@ -19,8 +19,8 @@ use sqlparser::ast::{ObjectName, ObjectNamePart, Statement};
 
 use super::shape;
 use super::{
-    Access, AnalyseError, ColumnUsage, ColumnUse, Dialect, RelationAccess, RelationName, StatementFacts,
-    StatementKind,
+    Access, AnalyseError, ColumnUsage, ColumnUse, Dialect, References, RelationAccess, RelationName,
+    StatementFacts, StatementKind,
 };
 use scope::Scopes;
 
@@ -35,6 +35,8 @@ pub(crate) struct Resolver {
     effects: BTreeSet<StatementKind>,
     /// UPDATE / DELETE targets whose WHERE does not restrict their rows.
     unrestricted_writes: BTreeSet<RelationName>,
+    /// Where base relations are named, for the rewrite stage.
+    references: References,
 }
 
 impl Resolver {
@@ -48,6 +50,7 @@ impl Resolver {
             functions: BTreeSet::new(),
             effects: BTreeSet::new(),
             unrestricted_writes: BTreeSet::new(),
+            references: References::default(),
         }
     }
 
@@ -75,14 +78,14 @@ impl Resolver {
         }
     }
 
-    /// The facts recorded, sorted and de-duplicated.
+    /// The facts recorded, sorted and de-duplicated, and where base relations are named.
     pub(crate) fn finish(
         self,
         kind: StatementKind,
         statement: &Statement,
         placeholders: usize,
-    ) -> StatementFacts {
-        StatementFacts {
+    ) -> (StatementFacts, References) {
+        let facts = StatementFacts {
             kind,
             relations: self.relations.into_iter().collect(),
             columns: self.columns.into_iter().collect(),
@@ -91,7 +94,8 @@ impl Resolver {
             limit: shape::outer_limit(statement),
             fingerprint: shape::fingerprint(statement),
             placeholders,
-        }
+        };
+        (facts, self.references)
     }
 
     /// The relation an object name denotes.
@@ -130,6 +134,31 @@ impl Resolver {
 
     pub(crate) fn record_relation(&mut self, relation: RelationName, access: Access) {
         self.relations.insert(RelationAccess { relation, access });
+    }
+
+    /// Records a FROM item naming a base relation. A name without a source position (never the
+    /// case for parsed text) could not be found again, so it counts as unwrappable.
+    pub(crate) fn record_read_reference(&mut self, name: &ObjectName, relation: RelationName) {
+        match References::position(name) {
+            Some(at) => {
+                self.references.reads.insert(at, relation);
+            }
+            None => {
+                self.references.unwrappable.insert(relation);
+            }
+        }
+    }
+
+    /// Records a relation read where no FROM item could be wrapped (`TABLE t`, DDL).
+    pub(crate) fn record_unwrappable(&mut self, relation: RelationName) {
+        self.references.unwrappable.insert(relation);
+    }
+
+    /// Records the position of a data-modifying statement's target.
+    pub(crate) fn record_target(&mut self, name: &ObjectName) {
+        if let Some(at) = References::position(name) {
+            self.references.targets.insert(at);
+        }
     }
 
     pub(crate) fn record_column(

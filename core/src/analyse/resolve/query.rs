@@ -96,6 +96,7 @@ impl Resolver {
                         relation = sqlparser::ast::ObjectName::from(vec![schema.clone(), name.clone()]);
                     }
                     let relation = self.relation_name(&relation)?;
+                    self.record_unwrappable(relation.clone());
                     self.record_relation(relation, Access::Read);
                 }
                 Ok(())

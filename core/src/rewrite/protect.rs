@@ -1,0 +1,127 @@
+//! What policy asked for, resolved against the catalog: per relation, its columns, its row
+//! filters and its masks.
+//!
+//! Plugins name relations as the statement wrote them (`orders`, `public.orders`); two such
+//! names can denote one table. Protections are therefore keyed by the catalog's schema-qualified
+//! name, so a filter asked for `orders` also applies to `public.orders` and the other way round.
+
+use std::collections::BTreeMap;
+
+use crate::analyse::{Dialect, RelationName};
+use crate::execute::{Catalog, CatalogColumn};
+use crate::policy::{ChainOutcome, ColumnMask, RowFilter};
+
+use super::error::RewriteError;
+use super::mask::ColumnType;
+
+/// One protected relation.
+#[derive(Debug, Clone)]
+pub(crate) struct Protected {
+    /// The catalog's schema-qualified name.
+    pub(crate) relation: RelationName,
+    /// Its columns, in order.
+    pub(crate) columns: Vec<CatalogColumn>,
+    /// Row filters, ANDed.
+    pub(crate) filters: Vec<RowFilter>,
+    /// Masks by column index.
+    pub(crate) masks: BTreeMap<usize, ColumnMask>,
+}
+
+impl Protected {
+    /// The mask of the column named `name` (compared as the dialect compares column names).
+    pub(crate) fn mask_of(&self, dialect: Dialect, name: &str) -> Option<&ColumnMask> {
+        let index = self.columns.iter().position(|c| same_column(dialect, &c.name, name))?;
+        self.masks.get(&index)
+    }
+}
+
+/// Protected relations by catalog name.
+pub(crate) type Plan = BTreeMap<RelationName, Protected>;
+
+/// Resolves the chain's filters and masks against `catalog`.
+///
+/// A mask for a column the relation does not have is ignored: classification plugins such as
+/// `pii-mask` ask for `*.email` on every relation, and a column that does not exist holds
+/// nothing to hide. Mask columns compare case-insensitively in every dialect, so that a mask
+/// never misses a column over spelling (masking more is the safe side).
+pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, RewriteError> {
+    let mut plan = Plan::new();
+    fn entry<'p>(
+        plan: &'p mut Plan,
+        catalog: &Catalog,
+        relation: &RelationName,
+    ) -> Result<&'p mut Protected, RewriteError> {
+        let (key, info) =
+            catalog.resolve(relation).ok_or_else(|| RewriteError::UnknownRelation(display(relation)))?;
+        Ok(plan.entry(key.clone()).or_insert_with(|| Protected {
+            relation: key.clone(),
+            columns: info.columns.clone(),
+            filters: Vec::new(),
+            masks: BTreeMap::new(),
+        }))
+    }
+    for (relation, filters) in &outcome.row_filters {
+        entry(&mut plan, catalog, relation)?.filters.extend(filters.iter().cloned());
+    }
+    for ((relation, column), mask) in &outcome.column_masks {
+        let protected = entry(&mut plan, catalog, relation)?;
+        let matching: Vec<usize> = protected
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name.to_lowercase() == column.to_lowercase())
+            .map(|(i, _)| i)
+            .collect();
+        for index in matching {
+            let stricter = protected.masks.get(&index).is_none_or(|existing| mask.kind > existing.kind);
+            if stricter {
+                protected.masks.insert(index, mask.clone());
+            }
+        }
+    }
+    // A relation whose masks all named missing columns and that has no filter needs nothing.
+    plan.retain(|_, p| !p.filters.is_empty() || !p.masks.is_empty());
+    Ok(plan)
+}
+
+/// Whether two column names denote the same column in `dialect`.
+pub(crate) fn same_column(dialect: Dialect, a: &str, b: &str) -> bool {
+    match dialect {
+        Dialect::Postgres => a == b,
+        Dialect::MySql => a.to_lowercase() == b.to_lowercase(),
+        Dialect::Sqlite => a.eq_ignore_ascii_case(b),
+    }
+}
+
+/// `schema.name` for messages.
+pub(crate) fn display(relation: &RelationName) -> String {
+    match &relation.schema {
+        Some(schema) => format!("{schema}.{}", relation.name),
+        None => relation.name.clone(),
+    }
+}
+
+/// The mask renderer's type class for a catalog type name.
+pub(crate) fn column_type(type_name: &str) -> ColumnType {
+    match type_name {
+        "text" => ColumnType::Text,
+        "int2" | "int4" | "int8" => ColumnType::Integer,
+        "numeric" | "money" => ColumnType::Decimal,
+        "float4" | "float8" => ColumnType::Float,
+        "date" => ColumnType::Date,
+        "timestamp" | "timestamptz" => ColumnType::Timestamp,
+        "json" => ColumnType::Json,
+        "jsonb" => ColumnType::Jsonb,
+        "bool" => ColumnType::Bool,
+        "bytes" => ColumnType::Bytes,
+        _ => ColumnType::Other,
+    }
+}
+
+/// `name` as a quoted identifier of `dialect`.
+pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}

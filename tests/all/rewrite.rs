@@ -1,0 +1,201 @@
+//! The rewrite stage end to end: row filters and masks from the first-party plugins applied to
+//! reads and writes on each database, the response's column metadata, parameter binding order,
+//! and the refusals that keep protected data from leaking.
+
+use serde_json::{Value, json};
+
+use crate::harness::{
+    KEY, KEY_TENANT_2, MyDatabase, PgSchema, SQLITE, Sluice, TempDir, base_toml, plugin_toml, policy_toml,
+};
+
+/// The protected schema, in SQL every database here accepts.
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE customers (id INT PRIMARY KEY, tenant_id VARCHAR(10) NOT NULL, name VARCHAR(50), \
+     email VARCHAR(100), ssn VARCHAR(20))",
+    "CREATE TABLE notes (id INT PRIMARY KEY, body VARCHAR(100))",
+    "INSERT INTO customers VALUES (1, '1', 'Ann', 'ann.secret@example.com', '111-22-3333'), \
+     (2, '1', 'Bob', 'bob.secret@example.com', NULL), \
+     (3, '2', 'Zed-of-tenant-2', 'zed.secret@example.org', '999-88-7777')",
+    "INSERT INTO notes VALUES (1, 'hello')",
+];
+
+/// tenant-isolation on `customers`, pii-mask on its email and ssn.
+fn plugins() -> String {
+    format!(
+        "{}{}{}",
+        policy_toml(60_000),
+        plugin_toml(
+            "tenancy",
+            "tenant-isolation",
+            "config = { attribute = \"tenant_id\", tables = { customers = \"tenant_id\" } }"
+        ),
+        plugin_toml(
+            "pii",
+            "pii-mask",
+            "config = { columns = { \"customers.email\" = \"email\", \"customers.ssn\" = \"partial(0,4)\" } }"
+        ),
+    )
+}
+
+async fn sqlite() -> (Sluice, TempDir) {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), SCHEMA.join(";\n") + ";\n").unwrap();
+    let toml = format!("{}\n[datasources.app]\n{SQLITE}\n{}", base_toml(), plugins());
+    (Sluice::start(&toml, dir.path()).await, dir)
+}
+
+async fn postgres() -> (Sluice, PgSchema) {
+    let schema = PgSchema::new(&(SCHEMA.join(";\n") + ";")).await;
+    let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), schema.datasource(""), plugins());
+    (Sluice::start(&toml, std::path::Path::new(".")).await, schema)
+}
+
+async fn mysql() -> (Sluice, MyDatabase) {
+    let db = MyDatabase::new(&SCHEMA.join(";")).await;
+    let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), db.datasource(""), plugins());
+    (Sluice::start(&toml, std::path::Path::new(".")).await, db)
+}
+
+async fn as_tenant(sluice: &Sluice, key: &str, sql: &str, params: Value) -> (u16, Value) {
+    let body = json!({"datasource": "app", "sql": sql, "params": params});
+    let (status, body) = sluice.post(Some(key), body.to_string()).await;
+    (status.as_u16(), body)
+}
+
+/// No secret value and no other tenant's row anywhere in a response.
+fn assert_no_leak(body: &Value) {
+    let text = body.to_string();
+    for marker in ["secret@", "Zed", "999-88", "111-22", "tenant-2"] {
+        assert!(!text.contains(marker), "{marker} leaked: {text}");
+    }
+}
+
+async fn reads_are_filtered_and_masked(sluice: &Sluice) {
+    let (status, body) = as_tenant(sluice, KEY, "SELECT * FROM customers ORDER BY id", json!([])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_no_leak(&body);
+    assert_eq!(body["row_count"], 2, "{body}");
+    assert_eq!(body["rows"][0][3], "a***@example.com", "{body}");
+    assert_eq!(body["rows"][0][4], "*******3333", "{body}");
+    assert_eq!(body["rows"][1][4], Value::Null, "NULL stays NULL: {body}");
+    let masked: Vec<(Value, Value)> = body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["masked"].clone(), c["mask"].clone()))
+        .collect();
+    assert_eq!(masked[3], (json!(true), json!("email")), "{body}");
+    assert_eq!(masked[4], (json!(true), json!("partial")), "{body}");
+    assert_eq!(masked[1], (json!(false), Value::Null), "{body}");
+
+    // Tenant 2 sees its own row only.
+    let (_, body) = as_tenant(sluice, KEY_TENANT_2, "SELECT name FROM customers", json!([])).await;
+    assert_eq!(body["rows"], json!([["Zed-of-tenant-2"]]), "{body}");
+
+    // Masked values flow into WHERE: the clear value matches nothing.
+    let (status, body) =
+        as_tenant(sluice, KEY, "SELECT id FROM customers WHERE email LIKE 'ann.secret%'", json!([])).await;
+    assert_eq!((status, body["row_count"].clone()), (200, json!(0)), "{body}");
+
+    // A CTE named like the table reads the filtered table; aliases and subqueries are covered.
+    for sql in [
+        "WITH customers AS (SELECT * FROM customers) SELECT name, email FROM customers",
+        "SELECT c.name, c.email FROM notes n, customers c",
+        "SELECT name, (SELECT max(email) FROM customers) AS e FROM customers",
+        "SELECT name FROM customers WHERE id IN (SELECT id FROM customers WHERE tenant_id = '2') OR 1 = 1",
+        "SELECT name, email FROM customers UNION SELECT name, email FROM customers",
+    ] {
+        let (status, body) = as_tenant(sluice, KEY, sql, json!([])).await;
+        assert_eq!(status, 200, "{sql}: {body}");
+        assert_no_leak(&body);
+        assert!(body["row_count"].as_u64().unwrap() >= 1, "{sql}: {body}");
+    }
+}
+
+async fn parameters_keep_their_order(sluice: &Sluice, placeholder: &dyn Fn(usize) -> String) {
+    // The caller's parameters surround the injected tenant value in text order.
+    let sql = format!(
+        "SELECT name FROM customers WHERE id >= {} AND name <> {} ORDER BY id LIMIT {}",
+        placeholder(1),
+        placeholder(2),
+        placeholder(3)
+    );
+    let (status, body) = as_tenant(sluice, KEY, &sql, json!([1, "Ann", 5])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"], json!([["Bob"]]), "{body}");
+}
+
+async fn writes_stay_in_the_tenant(sluice: &Sluice, placeholder: &dyn Fn(usize) -> String) {
+    // Another tenant's row cannot be changed or deleted: the filter is in WHERE.
+    let (status, body) =
+        as_tenant(sluice, KEY, "UPDATE customers SET name = 'x' WHERE id = 3", json!([])).await;
+    assert_eq!((status, body["rows_affected"].clone()), (200, json!(0)), "{body}");
+    let (status, body) = as_tenant(sluice, KEY, "DELETE FROM customers WHERE id = 3", json!([])).await;
+    assert_eq!((status, body["rows_affected"].clone()), (200, json!(0)), "{body}");
+    // New rows must belong to the caller's tenant, as literals or parameters.
+    let insert = format!(
+        "INSERT INTO customers (id, tenant_id, name) VALUES ({}, {}, 'New')",
+        placeholder(1),
+        placeholder(2)
+    );
+    let (status, body) = as_tenant(sluice, KEY, &insert, json!([10, "1"])).await;
+    assert_eq!(status, 200, "{body}");
+    for (sql, params) in [
+        (insert.as_str(), json!([11, "2"])),
+        ("INSERT INTO customers (id, tenant_id) VALUES (12, '2')", json!([])),
+        ("INSERT INTO customers (id, tenant_id) VALUES (13, NULL)", json!([])),
+        ("INSERT INTO customers (id, name) VALUES (14, 'no tenant')", json!([])),
+        ("UPDATE customers SET tenant_id = '2' WHERE id = 1", json!([])),
+        ("UPDATE customers SET name = ssn WHERE id = 1", json!([])),
+        ("DELETE FROM customers WHERE ssn LIKE '111%'", json!([])),
+        ("INSERT INTO notes (id, body) SELECT id, email FROM customers", json!([])),
+    ] {
+        let (status, body) = as_tenant(sluice, KEY, sql, params).await;
+        assert_eq!(status, 403, "{sql}: {body}");
+        assert_eq!(body["error"]["code"], "statement_not_allowed", "{sql}: {body}");
+    }
+    let (_, body) = as_tenant(sluice, KEY_TENANT_2, "SELECT count(*) FROM customers", json!([])).await;
+    assert_eq!(body["rows"][0][0].to_string().trim_matches('"'), "1", "tenant 2 untouched: {body}");
+}
+
+async fn leak_channels_are_refused(sluice: &Sluice) {
+    for sql in [
+        "SELECT id FROM customers WHERE 1 / (id - 3) = 1",
+        "SELECT CAST(ssn AS INT) FROM customers",
+        "SELECT nosuchfunction(email) FROM customers",
+    ] {
+        let (status, body) = as_tenant(sluice, KEY, sql, json!([])).await;
+        assert_eq!(status, 403, "{sql}: {body}");
+        assert_no_leak(&body);
+    }
+    let (status, body) = as_tenant(sluice, KEY, "SELECT * FROM no_such_table", json!([])).await;
+    assert_eq!((status, body["error"]["code"].clone()), (400, json!("invalid_request")), "{body}");
+}
+
+#[tokio::test]
+async fn sqlite_reads_writes_and_refusals() {
+    let (sluice, _dir) = sqlite().await;
+    reads_are_filtered_and_masked(&sluice).await;
+    parameters_keep_their_order(&sluice, &|_| "?".to_owned()).await;
+    parameters_keep_their_order(&sluice, &|n| format!("?{n}")).await;
+    leak_channels_are_refused(&sluice).await;
+    writes_stay_in_the_tenant(&sluice, &|_| "?".to_owned()).await;
+}
+
+#[tokio::test]
+async fn postgres_reads_writes_and_refusals() {
+    let (sluice, _schema) = postgres().await;
+    reads_are_filtered_and_masked(&sluice).await;
+    parameters_keep_their_order(&sluice, &|n| format!("${n}")).await;
+    leak_channels_are_refused(&sluice).await;
+    writes_stay_in_the_tenant(&sluice, &|n| format!("${n}")).await;
+}
+
+#[tokio::test]
+async fn mysql_reads_writes_and_refusals() {
+    let (sluice, _db) = mysql().await;
+    reads_are_filtered_and_masked(&sluice).await;
+    parameters_keep_their_order(&sluice, &|_| "?".to_owned()).await;
+    leak_channels_are_refused(&sluice).await;
+    writes_stay_in_the_tenant(&sluice, &|_| "?".to_owned()).await;
+}
