@@ -44,7 +44,7 @@ async fn every_stage_has_a_span_under_the_request() {
     let recorded = spans.0.lock().unwrap().clone();
     let request = recorded.iter().find(|(name, ..)| name == "request").expect("request span");
     assert!(request.2.contains(&trace_id), "request span carries the trace id: {}", request.2);
-    for stage in ["auth", "analyse", "execute", "encode"] {
+    for stage in ["auth", "analyse", "rewrite", "execute", "encode"] {
         let span = recorded.iter().find(|(name, ..)| name == stage);
         let (_, parent, _) = span.unwrap_or_else(|| panic!("no {stage} span in {recorded:?}"));
         assert_eq!(parent.as_deref(), Some("request"), "{stage} is a child of the request span");

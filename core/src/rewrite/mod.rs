@@ -21,6 +21,8 @@ pub mod mask;
 mod predicate;
 mod protect;
 mod read;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use serde_json::Value as Json;

@@ -1,0 +1,251 @@
+//! The rewrite on a synthetic catalog: exact output text, parameter order per dialect, and the
+//! refusals. End-to-end behaviour on real databases is in `tests/all/rewrite.rs` and the
+//! adversarial suite.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use super::{RewriteError, RewriteInput, plan, rewrite};
+use crate::analyse::{Dialect, RelationName, analyse};
+use crate::auth::Principal;
+use crate::execute::{Catalog, CatalogColumn, NameFolding, RelationInfo, RelationKind};
+use crate::policy::{ChainOutcome, ColumnMask, MaskKind, ParamSource, RowFilter};
+
+fn rel(schema: Option<&str>, name: &str) -> RelationName {
+    RelationName { schema: schema.map(str::to_owned), name: name.to_owned() }
+}
+
+fn catalog(schema: &str, folding: NameFolding) -> Catalog {
+    let columns = |names: &[(&str, &str)]| RelationInfo {
+        kind: RelationKind::Table,
+        columns: names
+            .iter()
+            .map(|(n, t)| CatalogColumn { name: (*n).into(), type_name: (*t).into(), nullable: true })
+            .collect(),
+    };
+    let mut relations = BTreeMap::new();
+    relations.insert(
+        rel(Some(schema), "customers"),
+        columns(&[("id", "int4"), ("tenant_id", "text"), ("email", "text")]),
+    );
+    relations.insert(rel(Some(schema), "notes"), columns(&[("id", "int4"), ("body", "text")]));
+    Catalog { relations, search_path: vec![schema.into()], folding }
+}
+
+fn outcome(predicate: &str) -> ChainOutcome {
+    let mut outcome = ChainOutcome::allow();
+    let customers = rel(None, "customers");
+    outcome.row_filters.insert(
+        customers.clone(),
+        vec![RowFilter {
+            plugin: "tenancy".into(),
+            relation: customers.clone(),
+            predicate: predicate.into(),
+            params: vec![("tenant".into(), ParamSource::Attribute("tenant_id".into()))],
+        }],
+    );
+    outcome.column_masks.insert(
+        (customers.clone(), "email".into()),
+        ColumnMask {
+            plugin: "pii".into(),
+            relation: customers,
+            column: "email".into(),
+            kind: MaskKind::Null,
+            args: vec![],
+        },
+    );
+    outcome
+}
+
+fn principal() -> Principal {
+    Principal {
+        id: "p".into(),
+        roles: vec![],
+        attributes: BTreeMap::from([("tenant_id".to_owned(), "7".to_owned())]),
+    }
+}
+
+fn run(
+    dialect: Dialect,
+    sql: &str,
+    params: Json,
+    predicate: &str,
+) -> Result<(String, Vec<Json>), RewriteError> {
+    let (schema, folding) = match dialect {
+        Dialect::Postgres => ("public", NameFolding::Exact),
+        Dialect::MySql => ("app", NameFolding::Exact),
+        Dialect::Sqlite => ("main", NameFolding::AsciiLower),
+    };
+    let catalog = catalog(schema, folding);
+    let analysis = analyse(dialect, sql).unwrap();
+    let protection = plan(&outcome(predicate), &catalog)?;
+    let params = params.as_array().cloned().unwrap_or_default();
+    let out = rewrite(RewriteInput {
+        dialect,
+        analysis: &analysis,
+        catalog: &catalog,
+        protection: &protection,
+        principal: &principal(),
+        params: &params,
+        secret: None,
+    })?;
+    Ok((out.sql, out.params))
+}
+
+const FILTER: &str = "tenant_id = :tenant";
+
+#[test]
+fn postgres_wraps_the_table_keeps_the_alias_and_numbers_the_filter_after_the_caller() {
+    let (sql, params) =
+        run(Dialect::Postgres, "SELECT c.email FROM customers AS c WHERE c.id = $1", json!([5]), FILTER)
+            .unwrap();
+    assert_eq!(
+        sql,
+        "SELECT c.email FROM (SELECT \"id\", \"tenant_id\", CASE WHEN 1 = 0 THEN \"email\" END AS \"email\" \
+         FROM \"public\".\"customers\" WHERE (tenant_id = $2) OFFSET 0) AS c WHERE c.id = $1"
+    );
+    assert_eq!(params, vec![json!(5), json!("7")]);
+}
+
+#[test]
+fn mysql_parameters_follow_the_text_order() {
+    let (sql, params) = run(
+        Dialect::MySql,
+        "SELECT id FROM notes WHERE id = ? AND EXISTS (SELECT 1 FROM customers WHERE id = ?)",
+        json!([1, 2]),
+        FILTER,
+    )
+    .unwrap();
+    assert!(sql.contains("FROM `app`.`customers` WHERE (tenant_id = ?) LIMIT 18446744073709551615"), "{sql}");
+    // notes.id = ?, then the filter inside the subquery's FROM, then the subquery's own ?.
+    assert_eq!(params, vec![json!(1), json!("7"), json!(2)]);
+}
+
+#[test]
+fn sqlite_numbers_every_placeholder_explicitly() {
+    let (sql, params) =
+        run(Dialect::Sqlite, "SELECT id FROM customers WHERE id = ? OR id = ?1", json!([3]), FILTER).unwrap();
+    assert!(
+        sql.contains("WHERE (tenant_id = ?2) LIMIT -1 OFFSET 0) AS customers WHERE id = ?1 OR id = ?1"),
+        "{sql}"
+    );
+    assert_eq!(params, vec![json!(3), json!("7")]);
+}
+
+#[test]
+fn a_cte_named_like_the_table_is_not_the_table_but_its_body_is() {
+    let (sql, _) = run(
+        Dialect::Postgres,
+        "WITH customers AS (SELECT * FROM customers) SELECT * FROM customers",
+        json!([]),
+        FILTER,
+    )
+    .unwrap();
+    assert_eq!(sql.matches("\"public\".\"customers\"").count(), 1, "{sql}");
+    assert!(sql.ends_with(") SELECT * FROM customers"), "{sql}");
+}
+
+#[test]
+fn writes_get_the_filter_and_new_rows_are_checked() {
+    let (sql, params) =
+        run(Dialect::Postgres, "UPDATE customers AS c SET id = $1 WHERE id = 2", json!([3]), FILTER).unwrap();
+    assert_eq!(sql, "UPDATE customers AS c SET id = $1 WHERE (id = 2) AND (c.tenant_id = $2)");
+    assert_eq!(params, vec![json!(3), json!("7")]);
+    let (sql, _) = run(Dialect::Postgres, "DELETE FROM customers", json!([]), FILTER).unwrap();
+    assert_eq!(sql, "DELETE FROM customers WHERE (customers.tenant_id = $1)");
+
+    run(
+        Dialect::Postgres,
+        "INSERT INTO customers (id, tenant_id) VALUES (1, '7'), ($1, $2)",
+        json!([2, "7"]),
+        FILTER,
+    )
+    .unwrap();
+    for (sql, params) in [
+        ("INSERT INTO customers (id, tenant_id) VALUES (1, '8')", json!([])),
+        ("INSERT INTO customers (id, tenant_id) VALUES (1, $1)", json!([7.5])),
+        ("INSERT INTO customers (id) VALUES (1)", json!([])),
+        ("INSERT INTO customers (id, tenant_id) SELECT 1, '7'", json!([])),
+        ("INSERT INTO customers (id, tenant_id) VALUES (1, '7') ON CONFLICT DO NOTHING", json!([])),
+        ("UPDATE customers SET tenant_id = '8'", json!([])),
+        ("UPDATE customers SET id = 1 RETURNING email", json!([])),
+        ("DELETE FROM customers WHERE email IS NULL", json!([])),
+    ] {
+        assert!(
+            matches!(run(Dialect::Postgres, sql, params, FILTER), Err(RewriteError::Refused(_))),
+            "{sql}"
+        );
+    }
+    // MySQL's REPLACE and SQLite's INSERT OR REPLACE can delete another tenant's row.
+    assert!(
+        run(Dialect::MySql, "REPLACE INTO customers (id, tenant_id) VALUES (1, '7')", json!([]), FILTER)
+            .is_err()
+    );
+    assert!(
+        run(
+            Dialect::Sqlite,
+            "INSERT OR REPLACE INTO customers (id, tenant_id) VALUES (1, '7')",
+            json!([]),
+            FILTER
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn filters_outside_the_grammar_are_refused_naming_the_plugin() {
+    for predicate in [
+        "tenant_id IN (SELECT tenant_id FROM notes)",
+        "nosuch = :tenant",
+        "tenant_id = :undeclared",
+        "pg_sleep(1) IS NULL",
+        "tenant_id = :tenant; DROP TABLE notes",
+        "1 / 0 = 1",
+    ] {
+        match run(Dialect::Postgres, "SELECT id FROM customers", json!([]), predicate) {
+            Err(RewriteError::BadFilter { plugin, .. }) => assert_eq!(plugin, "tenancy"),
+            other => panic!("{predicate}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_missing_attribute_refuses_rather_than_binding_nothing() {
+    let catalog = catalog("public", NameFolding::Exact);
+    let analysis = analyse(Dialect::Postgres, "SELECT id FROM customers").unwrap();
+    let protection = plan(&outcome(FILTER), &catalog).unwrap();
+    let nobody = Principal { id: "x".into(), roles: vec![], attributes: BTreeMap::new() };
+    let result = rewrite(RewriteInput {
+        dialect: Dialect::Postgres,
+        analysis: &analysis,
+        catalog: &catalog,
+        protection: &protection,
+        principal: &nobody,
+        params: &[],
+        secret: None,
+    });
+    assert!(
+        matches!(result, Err(RewriteError::MissingAttribute { attribute, .. }) if attribute == "tenant_id")
+    );
+}
+
+#[test]
+fn leak_channels_and_unwrappable_reads_are_refused() {
+    for sql in [
+        "SELECT id, id, id FROM notes UNION TABLE customers",
+        "EXPLAIN SELECT * FROM customers",
+        "SELECT pg_sleep(1) FROM customers",
+        "SELECT id FROM customers WHERE 1 / (id - 3) > 0",
+        "SELECT email::int FROM customers",
+        "WITH d AS (DELETE FROM customers RETURNING id) SELECT * FROM d",
+        "SELECT * FROM ONLY customers",
+    ] {
+        assert!(
+            matches!(run(Dialect::Postgres, sql, json!([]), FILTER), Err(RewriteError::Refused(_))),
+            "{sql}"
+        );
+    }
+    // Division by a literal and casts to text are fine.
+    run(Dialect::Postgres, "SELECT id / 2, email::text FROM customers", json!([]), FILTER).unwrap();
+}
