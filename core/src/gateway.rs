@@ -362,6 +362,9 @@ async fn prepare<'a>(
         kind,
         StatementKind::Read | StatementKind::Insert | StatementKind::Update | StatementKind::Delete
     );
+    if outcome.is_some() {
+        rewrite::check_hidden_reads(&analysis.facts)?;
+    }
     let protected = outcome.filter(|o| !o.row_filters.is_empty() || !o.column_masks.is_empty());
     if !plain && protected.is_none() {
         return Ok(unchanged());

@@ -143,6 +143,68 @@ const SQLITE: &[&str] = &[
     "unicode",
 ];
 
+/// Functions that read relations named in a string argument (or run SQL text, or read files),
+/// which no resolver can see: refused on every datasource that policy plugins judge, whether or
+/// not the statement names a protected relation, since the relation it reads is hidden.
+const HIDDEN_READS: &[&str] = &[
+    // PostgreSQL.
+    "query_to_xml",
+    "query_to_xml_and_xmlschema",
+    "query_to_xmlschema",
+    "table_to_xml",
+    "table_to_xml_and_xmlschema",
+    "table_to_xmlschema",
+    "schema_to_xml",
+    "schema_to_xml_and_xmlschema",
+    "schema_to_xmlschema",
+    "database_to_xml",
+    "database_to_xml_and_xmlschema",
+    "database_to_xmlschema",
+    "cursor_to_xml",
+    "cursor_to_xmlschema",
+    "ts_stat",
+    "ts_rewrite",
+    "dblink",
+    "dblink_exec",
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_ls_dir",
+    "pg_stat_file",
+    "lo_import",
+    "lo_export",
+    "lo_get",
+    "pg_relation_size",
+    "pg_total_relation_size",
+    "pg_table_size",
+    "pg_stat_get_live_tuples",
+    "pg_stat_get_tuples_inserted",
+    "pg_get_viewdef",
+    "currtid2",
+    // MySQL / MariaDB.
+    "load_file",
+    "sys_exec",
+    "sys_eval",
+    // SQLite.
+    "load_extension",
+    "readfile",
+    "writefile",
+    "edit",
+    "fts3_tokenizer",
+];
+
+/// Refuses functions that read relations the resolver cannot see (see [`HIDDEN_READS`]).
+pub(crate) fn check_hidden_reads(facts: &StatementFacts) -> Result<(), RewriteError> {
+    for function in &facts.functions {
+        let name = function.rsplit('.').next().unwrap_or(function);
+        if HIDDEN_READS.contains(&name) || name.starts_with("dblink") {
+            return Err(RewriteError::Refused(format!(
+                "the function {function} reads relations policy cannot see"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses statements over protected relations that call a function outside the allow-list,
 /// or divide or cast in ways that can raise value-dependent errors.
 pub(crate) fn check(

@@ -50,6 +50,16 @@ impl Protection {
     }
 }
 
+/// Refuses functions that read relations named in strings (`query_to_xml`, `ts_stat`,
+/// `load_file`): checked on every statement policy plugins judge, since such a read can reach a
+/// protected relation without the statement naming it.
+///
+/// # Errors
+/// [`RewriteError::Refused`] naming the function.
+pub fn check_hidden_reads(facts: &analyse::StatementFacts) -> Result<(), RewriteError> {
+    guard::check_hidden_reads(facts)
+}
+
 /// Resolves the chain's row filters and masks against `catalog`.
 ///
 /// # Errors

@@ -177,7 +177,11 @@ fn writes_get_the_filter_and_new_rows_are_checked() {
             "{sql}"
         );
     }
-    // MySQL's REPLACE and SQLite's INSERT OR REPLACE can delete another tenant's row.
+    // MySQL's REPLACE and SQLite's INSERT / UPDATE OR REPLACE can delete another tenant's row.
+    assert!(
+        run(Dialect::Sqlite, "UPDATE OR REPLACE customers SET id = 9 WHERE id = 2", json!([]), FILTER)
+            .is_err()
+    );
     assert!(
         run(Dialect::MySql, "REPLACE INTO customers (id, tenant_id) VALUES (1, '7')", json!([]), FILTER)
             .is_err()

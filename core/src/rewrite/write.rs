@@ -193,6 +193,10 @@ fn update(update: &mut Update, cx: &WriteContext<'_>, binder: &mut Binder) -> Re
     if !update.table.joins.is_empty() {
         return refused("a multi-table UPDATE of a protected relation");
     }
+    // SQLite's UPDATE OR REPLACE deletes the row a new key collides with, whoever's it is.
+    if matches!(update.or, Some(sqlparser::ast::SqliteOnConflict::Replace)) {
+        return refused(format!("UPDATE OR REPLACE of {}", display(&protected.relation)));
+    }
     let qualifier =
         alias.as_ref().map(|a| a.name.clone()).or_else(|| name.0.last().and_then(|p| p.as_ident()).cloned());
     let values: Vec<&Expr> = update.assignments.iter().map(|a| &a.value).collect();
