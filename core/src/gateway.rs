@@ -394,9 +394,9 @@ async fn prepare<'a>(
     })
 }
 
-/// The datasource's catalog, once it lists every relation the statement names: a relation it
-/// lacks makes it re-read (a table may have been created since), and one still missing then is
-/// refused before the statement reaches the database. System catalogs (`pg_catalog`,
+/// The datasource's catalog, once it lists every relation and column the statement names: one it
+/// lacks makes it re-read (a table may have been created or altered since), and one still
+/// missing then is refused before the statement reaches the database. System catalogs (`pg_catalog`,
 /// `information_schema`, `mysql`, `sqlite_master`) are not in it, so they are refused too.
 async fn known_catalog(
     ds: &Datasource,
@@ -417,20 +417,21 @@ async fn known_catalog(
             .cloned()
     };
     let catalog = ds.catalog.get(ds.connector.as_ref()).await?;
-    if missing(&catalog).is_none() {
+    if missing(&catalog).is_none() && rewrite::unknown_column(dialect, &catalog, analysis).is_none() {
         return Ok(catalog);
     }
     let catalog = ds.catalog.reload(ds.connector.as_ref(), MIN_RELOAD).await?;
-    match missing(&catalog) {
-        None => Ok(catalog),
-        Some(relation) => {
-            let name = match &relation.schema {
-                Some(schema) => format!("{schema}.{}", relation.name),
-                None => relation.name,
-            };
-            Err(RewriteError::UnknownRelation(name).into())
-        }
+    if let Some(relation) = missing(&catalog) {
+        let name = match &relation.schema {
+            Some(schema) => format!("{schema}.{}", relation.name),
+            None => relation.name,
+        };
+        return Err(RewriteError::UnknownRelation(name).into());
     }
+    if let Some((relation, column)) = rewrite::unknown_column(dialect, &catalog, analysis) {
+        return Err(RewriteError::UnknownColumn { relation, column }.into());
+    }
+    Ok(catalog)
 }
 
 /// Replaces a database error's message by a generic one unless its code says it cannot quote

@@ -152,7 +152,10 @@ async fn database_errors_are_upstream_errors_without_row_data() {
     // A relation the catalog does not list is refused before it reaches the database.
     let message = sluice.err("SELECT * FROM missing_table", json!([]), "invalid_request").await;
     assert!(message.contains("missing_table does not exist"), "{message}");
-    let message = sluice.err("SELECT nosuchcolumn FROM u", json!([]), "upstream_error").await;
+    let message = sluice.err("SELECT nosuchcolumn FROM u", json!([]), "invalid_request").await;
+    assert!(message.contains("column nosuchcolumn does not exist"), "{message}");
+    // A column the analyser cannot attribute is left to the database, which names it.
+    let message = sluice.err("SELECT x.nosuch FROM (SELECT 1) AS x", json!([]), "upstream_error").await;
     assert!(message.contains("42703"), "{message}");
 }
 

@@ -12,6 +12,14 @@ pub enum RewriteError {
     /// The statement names a relation the datasource's catalog does not list.
     #[error("relation {0} does not exist (or is not visible to Sluice) on this datasource")]
     UnknownRelation(String),
+    /// The statement names a column that none of its relations has.
+    #[error("column {column} does not exist in {relation} (nor in any other relation the statement reads)")]
+    UnknownColumn {
+        /// The relation the column was attributed to.
+        relation: String,
+        /// The column.
+        column: String,
+    },
     /// A policy plugin's row filter cannot be applied safely.
     #[error("the row filter of policy plugin `{plugin}` on {relation} is refused: {reason}")]
     BadFilter {
@@ -57,7 +65,9 @@ impl RewriteError {
     /// The stable code of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
-            RewriteError::UnknownRelation(_) => ErrorCode::InvalidRequest,
+            RewriteError::UnknownRelation(_) | RewriteError::UnknownColumn { .. } => {
+                ErrorCode::InvalidRequest
+            }
             RewriteError::BadFilter { .. }
             | RewriteError::MissingAttribute { .. }
             | RewriteError::BadMask { .. } => ErrorCode::PolicyDenied,

@@ -60,6 +60,33 @@ pub fn check_hidden_reads(facts: &analyse::StatementFacts) -> Result<(), Rewrite
     guard::check_hidden_reads(facts)
 }
 
+/// The first column use the catalog cannot account for, as `(relation, column)`: a column
+/// attributed to a relation that neither that relation nor any other relation the statement
+/// touches has, and that is no select-list alias. The check is that loose on purpose: the
+/// analyser attributes an unqualified column to the only FROM item in scope, which is wrong for
+/// a correlated reference to an outer query's column.
+pub fn unknown_column(dialect: Dialect, catalog: &Catalog, analysis: &Analysis) -> Option<(String, String)> {
+    let touched: Vec<&[crate::execute::CatalogColumn]> =
+        analysis.facts.relations.iter().filter_map(|access| catalog.columns_of(&access.relation)).collect();
+    let known = |column: &str| {
+        touched.iter().any(|cs| cs.iter().any(|c| protect::same_column(dialect, &c.name, column)))
+    };
+    analysis.facts.columns.iter().find_map(|usage| {
+        let relation = usage.relation.as_ref()?;
+        catalog.resolve(relation)?;
+        let system = match dialect {
+            Dialect::Postgres => ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"].as_slice(),
+            Dialect::Sqlite => ["rowid", "_rowid_", "oid"].as_slice(),
+            Dialect::MySql => [].as_slice(),
+        };
+        let unknown = usage.column != "*"
+            && !system.contains(&usage.column.as_str())
+            && !known(&usage.column)
+            && !analysis.references.output_aliases.contains(&usage.column);
+        unknown.then(|| (protect::display(relation), usage.column.clone()))
+    })
+}
+
 /// Resolves the chain's row filters and masks against `catalog`.
 ///
 /// # Errors

@@ -253,3 +253,22 @@ fn leak_channels_and_unwrappable_reads_are_refused() {
     // Division by a literal and casts to text are fine.
     run(Dialect::Postgres, "SELECT id / 2, email::text FROM customers", json!([]), FILTER).unwrap();
 }
+
+#[test]
+fn unknown_columns_are_found_but_aliases_system_and_outer_columns_are_not() {
+    let catalog = catalog("app", NameFolding::Exact);
+    let unknown =
+        |sql: &str| super::unknown_column(Dialect::MySql, &catalog, &analyse(Dialect::MySql, sql).unwrap());
+    assert_eq!(unknown("SELECT nosuch FROM customers"), Some(("customers".into(), "nosuch".into())));
+    assert_eq!(
+        unknown("INSERT INTO notes (id, nosuch) VALUES (1, 2)"),
+        Some(("notes".into(), "nosuch".into()))
+    );
+    assert_eq!(unknown("SELECT c.EMAIL FROM customers c"), None, "MySQL column names ignore case");
+    assert_eq!(unknown("SELECT count(*) AS n FROM customers HAVING n > 1"), None);
+    // `body` belongs to the outer query, though the analyser attributes it to customers.
+    assert_eq!(
+        unknown("SELECT id FROM notes WHERE EXISTS (SELECT 1 FROM customers WHERE email = body)"),
+        None
+    );
+}

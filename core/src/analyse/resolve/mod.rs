@@ -154,6 +154,11 @@ impl Resolver {
         self.references.unwrappable.insert(relation);
     }
 
+    /// Records select-list aliases, which some dialects let WHERE / HAVING name like columns.
+    pub(crate) fn record_output_aliases(&mut self, aliases: &[String]) {
+        self.references.output_aliases.extend(aliases.iter().cloned());
+    }
+
     /// Records the position of a data-modifying statement's target.
     pub(crate) fn record_target(&mut self, name: &ObjectName) {
         if let Some(at) = References::position(name) {

@@ -158,6 +158,7 @@ impl Resolver {
             self.walk_exprs(filter, ColumnUsage::Filter)?;
         }
         let aliases = output_aliases(select, self.dialect);
+        self.record_output_aliases(&aliases);
         let previous = self.scopes.set_output_aliases(aliases);
         let result = self.select_grouping(select, tail);
         self.scopes.set_output_aliases(previous);
