@@ -33,6 +33,8 @@ hash = "sha256:abc"
 kind = "postgres"
 url = "mysql://wrong-scheme"
 max_rows = 0
+catalog_refresh_seconds = 0
+mask_secret = "short-secret"
 
 [datasources.lite]
 kind = "sqlite"
@@ -49,12 +51,15 @@ kind = "oracle"
         "auth.api_keys[0].hash",
         "datasources.pg.url",
         "datasources.pg.max_rows",
+        "datasources.pg.catalog_refresh_seconds",
+        "datasources.pg.mask_secret: must be at least 16 bytes",
         "datasources.lite.path",
         "datasources.lite.statements",
         "datasources.odd.kind",
     ] {
         assert!(report.contains(expected), "{expected} missing from:\n{report}");
     }
+    assert!(!report.contains("short-secret"), "the mask secret is never echoed: {report}");
 }
 
 #[test]

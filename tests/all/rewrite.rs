@@ -199,3 +199,38 @@ async fn mysql_reads_writes_and_refusals() {
     leak_channels_are_refused(&sluice).await;
     writes_stay_in_the_tenant(&sluice, &|_| "?".to_owned()).await;
 }
+
+/// `keyed-hash` needs the datasource's secret: with it, equal values hash equally and nothing
+/// clear is shown; without it, the statement is refused naming the plugin.
+#[tokio::test]
+async fn keyed_hash_uses_the_datasource_secret_and_refuses_without_one() {
+    let schema = PgSchema::new(&(SCHEMA.join(";\n") + ";")).await;
+    let hash =
+        plugin_toml("pii", "pii-mask", "config = { columns = { \"customers.tenant_id\" = \"keyed-hash\" } }");
+    let secret = "a-mask-secret-of-some-length";
+    let start = |extra: &str| {
+        let toml = format!(
+            "{}\n[datasources.app]\n{}\n{}{hash}",
+            base_toml(),
+            schema.datasource(extra),
+            policy_toml(60_000)
+        );
+        async move { Sluice::start(&toml, std::path::Path::new(".")).await }
+    };
+    let sluice = start(&format!("mask_secret = \"{secret}\"")).await;
+    let (status, body) =
+        as_tenant(&sluice, KEY, "SELECT tenant_id FROM customers ORDER BY id", json!([])).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{body}");
+    assert_eq!(rows[0], rows[1], "equal values hash equally: {body}");
+    assert_ne!(rows[0], rows[2], "{body}");
+    assert!(!body.to_string().contains(secret), "{body}");
+    assert_ne!(rows[0][0], "1", "{body}");
+    assert_eq!(body["columns"][0]["mask"], "keyed-hash", "{body}");
+
+    let sluice = start("").await;
+    let (status, body) = as_tenant(&sluice, KEY, "SELECT tenant_id FROM customers", json!([])).await;
+    assert_eq!((status, body["error"]["code"].clone()), (403, json!("policy_denied")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("`pii`"), "{body}");
+}
