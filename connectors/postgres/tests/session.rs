@@ -29,15 +29,7 @@ impl TestRole {
 
 impl Drop for TestRole {
     fn drop(&mut self) {
-        let sql = format!("DROP ROLE IF EXISTS \"{}\"", self.name.replace('"', "\"\""));
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let _ = admin().await.batch_execute(&sql).await;
-            });
-        })
-        .join()
-        .unwrap();
+        common::cleanup(format!("DROP ROLE IF EXISTS \"{}\"", self.name.replace('"', "\"\"")));
     }
 }
 

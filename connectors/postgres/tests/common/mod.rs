@@ -29,14 +29,19 @@ impl Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async move {
-                let _ = admin().await.batch_execute(&sql).await;
-            });
-        })
-        .join()
-        .unwrap();
+        cleanup(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
     }
+}
+
+/// Runs `sql` as the administrator from a `Drop`, which cannot await: on a thread of its own,
+/// so that it also works inside a test's runtime. Errors are ignored (best-effort cleanup).
+pub fn cleanup(sql: String) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let _ = admin().await.batch_execute(&sql).await;
+        });
+    })
+    .join()
+    .unwrap();
 }
