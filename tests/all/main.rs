@@ -21,6 +21,8 @@ mod plugins_guardrails;
 mod plugins_languages;
 mod plugins_protect;
 mod postgres;
+mod protect_adversarial;
+mod protect_differential;
 mod quickstart;
 mod readme;
 mod recovery;

@@ -134,8 +134,9 @@ pub struct References {
     /// Relations read other than through a FROM item (`TABLE t`, DDL and SHOW arguments): they
     /// cannot be wrapped, so a protected one must be refused.
     pub unwrappable: BTreeSet<RelationName>,
-    /// Every select-list alias (`AS n`), normalised: MySQL lets HAVING name them, so a column
-    /// use of that name may not be a column at all.
+    /// Every select-list and FROM-item alias, normalised: MySQL lets HAVING name select-list
+    /// aliases, PostgreSQL reads a FROM item's name as its whole row, so a column use of such a
+    /// name may not be a column at all.
     pub output_aliases: BTreeSet<String>,
 }
 

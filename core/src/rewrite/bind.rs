@@ -111,7 +111,7 @@ pub(crate) fn finish(
                 }
                 params = caller.to_vec();
                 params.extend(injected);
-            } else if next_caller != caller.len() || params.len() != caller.len() + injected.len() {
+            } else if next_caller != caller.len() {
                 return Err(missing());
             }
             Ok((text, params))

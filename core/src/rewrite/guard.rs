@@ -84,6 +84,7 @@ const COMMON: &[&str] = &[
 ];
 
 const POSTGRES: &[&str] = &[
+    "array",
     "date_trunc",
     "date_part",
     "extract",
@@ -193,10 +194,12 @@ const HIDDEN_READS: &[&str] = &[
 ];
 
 /// Refuses functions that read relations the resolver cannot see (see [`HIDDEN_READS`]).
+/// PostgreSQL's `pg_*` functions are its system and statistics interface (`pg_stat_get_activity`
+/// shows other sessions' statement text, literals included): all are refused too.
 pub(crate) fn check_hidden_reads(facts: &StatementFacts) -> Result<(), RewriteError> {
     for function in &facts.functions {
         let name = function.rsplit('.').next().unwrap_or(function);
-        if HIDDEN_READS.contains(&name) || name.starts_with("dblink") {
+        if HIDDEN_READS.contains(&name) || name.starts_with("dblink") || name.starts_with("pg_") {
             return Err(RewriteError::Refused(format!(
                 "the function {function} reads relations policy cannot see"
             )));

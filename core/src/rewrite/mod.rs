@@ -82,7 +82,8 @@ pub fn unknown_column(dialect: Dialect, catalog: &Catalog, analysis: &Analysis) 
         let unknown = usage.column != "*"
             && !system.contains(&usage.column.as_str())
             && !known(&usage.column)
-            && !analysis.references.output_aliases.contains(&usage.column);
+            && !analysis.references.output_aliases.contains(&usage.column)
+            && !analysis.facts.relations.iter().any(|r| r.relation.name == usage.column);
         unknown.then(|| (protect::display(relation), usage.column.clone()))
     })
 }

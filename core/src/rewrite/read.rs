@@ -63,9 +63,12 @@ pub(crate) fn wrap_reads(
             ));
         }
     }
-    let mut wrapper = Wrapper { cx, expected, binder, wrapped: Vec::new() };
+    let mut wrapper = Wrapper { cx, expected, binder, wrapped: Vec::new(), qualified: Vec::new() };
     if let ControlFlow::Break(error) = statement.visit(&mut wrapper) {
         return Err(error);
+    }
+    if !wrapper.qualified.is_empty() {
+        let _ = statement.visit(&mut Unqualify { dialect: cx.dialect, names: &wrapper.qualified });
     }
     if let Some(protected) = wrapper.expected.values().next() {
         return Err(RewriteError::Verification(format!(
@@ -81,6 +84,32 @@ struct Wrapper<'a, 'b> {
     expected: BTreeMap<RefPosition, &'a Protected>,
     binder: &'b mut Binder,
     wrapped: Vec<(Ident, RelationName)>,
+    /// `(schema, name)` of wrapped references written schema-qualified without an alias.
+    qualified: Vec<(String, String)>,
+}
+
+/// Rewrites `schema.t.column` to `t.column` for wrapped references written `schema.t`: the
+/// derived table that replaces them can only be named `t`.
+struct Unqualify<'a> {
+    dialect: Dialect,
+    names: &'a [(String, String)],
+}
+
+impl VisitorMut for Unqualify<'_> {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut sqlparser::ast::Expr) -> ControlFlow<()> {
+        if let sqlparser::ast::Expr::CompoundIdentifier(parts) = expr
+            && let [schema, name, _column] = parts.as_slice()
+        {
+            let written =
+                (self.dialect.normalise_relation_ident(schema), self.dialect.normalise_relation_ident(name));
+            if self.names.contains(&written) {
+                parts.remove(0);
+            }
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 impl VisitorMut for Wrapper<'_, '_> {
@@ -94,6 +123,15 @@ impl VisitorMut for Wrapper<'_, '_> {
         let Some(protected) = References::position(name).and_then(|at| self.expected.remove(&at)) else {
             return ControlFlow::Continue(());
         };
+        if alias.is_none()
+            && let [schema, table] = name.0.as_slice()
+            && let (Some(schema), Some(table)) = (schema.as_ident(), table.as_ident())
+        {
+            self.qualified.push((
+                self.cx.dialect.normalise_relation_ident(schema),
+                self.cx.dialect.normalise_relation_ident(table),
+            ));
+        }
         let alias = alias.clone().unwrap_or_else(|| TableAlias {
             explicit: true,
             name: name.0.last().and_then(|p| p.as_ident()).cloned().unwrap_or_else(|| Ident::new("t")),

@@ -150,7 +150,11 @@ fn a_cte_named_like_the_table_is_not_the_table_but_its_body_is() {
 fn writes_get_the_filter_and_new_rows_are_checked() {
     let (sql, params) =
         run(Dialect::Postgres, "UPDATE customers AS c SET id = $1 WHERE id = 2", json!([3]), FILTER).unwrap();
-    assert_eq!(sql, "UPDATE customers AS c SET id = $1 WHERE (id = 2) AND (c.tenant_id = $2)");
+    assert_eq!(
+        sql,
+        "UPDATE customers AS c SET id = $1 WHERE (c.tenant_id = $2) \
+         AND CASE WHEN (c.tenant_id = $2) THEN (id = 2) ELSE false END"
+    );
     assert_eq!(params, vec![json!(3), json!("7")]);
     let (sql, _) = run(Dialect::Postgres, "DELETE FROM customers", json!([]), FILTER).unwrap();
     assert_eq!(sql, "DELETE FROM customers WHERE (customers.tenant_id = $1)");
@@ -177,6 +181,16 @@ fn writes_get_the_filter_and_new_rows_are_checked() {
             "{sql}"
         );
     }
+    // Without a column list, values follow the catalog's column order.
+    run(Dialect::Postgres, "INSERT INTO customers VALUES (1, '7', NULL)", json!([]), FILTER).unwrap();
+    assert!(
+        run(Dialect::Postgres, "INSERT INTO customers VALUES (1, '8', NULL)", json!([]), FILTER).is_err()
+    );
+    // The same injected value bound twice keeps MySQL's positional list in step.
+    let (sql, params) =
+        run(Dialect::MySql, "UPDATE customers SET id = ? WHERE id = ?", json!([1, 2]), FILTER).unwrap();
+    assert!(sql.ends_with("WHERE (customers.tenant_id = ?) AND CASE WHEN (customers.tenant_id = ?) THEN (id = ?) ELSE false END"), "{sql}");
+    assert_eq!(params, vec![json!(1), json!("7"), json!("7"), json!(2)]);
     // MySQL's REPLACE and SQLite's INSERT / UPDATE OR REPLACE can delete another tenant's row.
     assert!(
         run(Dialect::Sqlite, "UPDATE OR REPLACE customers SET id = 9 WHERE id = 2", json!([]), FILTER)
@@ -250,6 +264,11 @@ fn leak_channels_and_unwrappable_reads_are_refused() {
             "{sql}"
         );
     }
+    // A schema-qualified column of an unaliased schema-qualified table names the derived table.
+    let (sql, _) =
+        run(Dialect::Postgres, "SELECT public.customers.id FROM public.customers", json!([]), FILTER)
+            .unwrap();
+    assert!(sql.starts_with("SELECT customers.id FROM (SELECT"), "{sql}");
     // Division by a literal and casts to text are fine.
     run(Dialect::Postgres, "SELECT id / 2, email::text FROM customers", json!([]), FILTER).unwrap();
 }

@@ -110,12 +110,17 @@ fn insert(insert: &mut Insert, cx: &WriteContext<'_>) -> Result<(), RewriteError
     if required.is_empty() {
         return Ok(());
     }
-    let columns: Vec<String> = insert
-        .columns
-        .iter()
-        .map(|c| c.0.last().and_then(|p| p.as_ident()).map(|i| cx.dialect.normalise_column_ident(i)))
-        .collect::<Option<_>>()
-        .unwrap_or_default();
+    // Without a column list, values follow the table's column order.
+    let columns: Vec<String> = if insert.columns.is_empty() {
+        protected.columns.iter().map(|c| c.name.clone()).collect()
+    } else {
+        insert
+            .columns
+            .iter()
+            .map(|c| c.0.last().and_then(|p| p.as_ident()).map(|i| cx.dialect.normalise_column_ident(i)))
+            .collect::<Option<_>>()
+            .unwrap_or_default()
+    };
     let rows: Vec<Vec<&Expr>> = if !insert.assignments.is_empty() {
         let mut named = Vec::new();
         let mut row = Vec::new();
@@ -288,20 +293,34 @@ fn delete(delete: &mut Delete, cx: &WriteContext<'_>, binder: &mut Binder) -> Re
     Ok(())
 }
 
-/// `(where) AND f1 AND f2 ...`.
+/// `f1 AND f2 AND CASE WHEN f1 AND f2 THEN (where) ELSE FALSE END`.
+///
+/// The filters alone let the database use an index on them; the caller's condition is evaluated
+/// only under the CASE, on rows the filters admit. Written as `(where) AND f`, the planner may
+/// evaluate the caller's condition first on every row, and one that raises an error on some
+/// values (`'x' ~ note`, a `LIKE ... ESCAPE` over a column) would report on rows the caller
+/// cannot see.
 fn and_all(selection: Option<Expr>, filters: Vec<Expr>) -> Option<Expr> {
-    let mut out = selection.map(|w| Expr::Nested(Box::new(w)));
-    for filter in filters {
-        out = Some(match out {
-            None => filter,
-            Some(left) => Expr::BinaryOp {
-                left: Box::new(left),
-                op: sqlparser::ast::BinaryOperator::And,
-                right: Box::new(filter),
-            },
-        });
-    }
-    out
+    use sqlparser::ast::{BinaryOperator, CaseWhen};
+    let conjunction = filters.into_iter().reduce(|left, right| Expr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(right),
+    })?;
+    let Some(selection) = selection else {
+        return Some(conjunction);
+    };
+    let guarded = Expr::Case {
+        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions: vec![CaseWhen {
+            condition: conjunction.clone(),
+            result: Expr::Nested(Box::new(selection)),
+        }],
+        else_result: Some(Box::new(Expr::value(Value::Boolean(false)))),
+    };
+    Some(Expr::BinaryOp { left: Box::new(conjunction), op: BinaryOperator::And, right: Box::new(guarded) })
 }
 
 /// The `column = value` pairs new rows must satisfy; refused when a filter is not of that form.

@@ -72,8 +72,14 @@ impl Resolver {
         }
     }
 
-    fn alias_name(&self, alias: Option<&TableAlias>) -> Option<String> {
-        alias.map(|alias| self.dialect.normalise_relation_ident(&alias.name))
+    /// A FROM item's alias, also recorded as a name that may appear where a column could
+    /// (PostgreSQL's whole-row references: `row_to_json(c)`).
+    fn alias_name(&mut self, alias: Option<&TableAlias>) -> Option<String> {
+        let name = alias.map(|alias| self.dialect.normalise_relation_ident(&alias.name));
+        if let Some(name) = &name {
+            self.record_output_aliases(std::slice::from_ref(name));
+        }
+        name
     }
 
     /// A table-valued function: not a relation, but its arguments are walked.
