@@ -26,8 +26,8 @@ use crate::execute::Catalog;
 
 use super::bind::Binder;
 use super::error::{RewriteError, refused};
-use super::predicate::{compile_all, required_values};
-use super::protect::{Plan, Protected, display};
+use super::predicate::{compile_all, parse_expr, required_values};
+use super::protect::{Plan, Protected, display, same_column};
 
 /// What the write rules need besides the statement.
 pub(crate) struct WriteContext<'a> {
@@ -163,8 +163,7 @@ fn check_rows(
     for row in rows {
         let numbers: Vec<Vec<usize>> = row.iter().map(|e| placeholders.numbers(e)).collect();
         for (column, value) in required {
-            let Some(index) = columns.iter().position(|c| super::protect::same_column(cx.dialect, c, column))
-            else {
+            let Some(index) = columns.iter().position(|c| same_column(cx.dialect, c, column)) else {
                 return refused(format!(
                     "a new row of {} must set {column} explicitly to satisfy the row filter",
                     display(&protected.relation)
@@ -229,12 +228,12 @@ fn update(update: &mut Update, cx: &WriteContext<'_>, binder: &mut Binder) -> Re
                 return refused("assignment to a computed name");
             };
             let column = cx.dialect.normalise_column_ident(ident);
-            if !filtered.iter().any(|f| super::protect::same_column(cx.dialect, f, &column)) {
+            if !filtered.iter().any(|f| same_column(cx.dialect, f, &column)) {
                 continue;
             }
-            let want = required.as_ref().and_then(|r| {
-                r.iter().find(|(c, _)| super::protect::same_column(cx.dialect, c, &column)).map(|(_, v)| v)
-            });
+            let want = required
+                .as_ref()
+                .and_then(|r| r.iter().find(|(c, _)| same_column(cx.dialect, c, &column)).map(|(_, v)| v));
             if !want.is_some_and(|want| satisfies(&assignment.value, want, &numbers, cx.params)) {
                 return refused(format!(
                     "the new value of {column} in {} would not satisfy the row filter",
@@ -345,7 +344,7 @@ fn required(cx: &WriteContext<'_>, protected: &Protected) -> Result<Vec<(String,
 fn filtered_columns(cx: &WriteContext<'_>, protected: &Protected) -> Vec<String> {
     let mut names = Vec::new();
     for filter in &protected.filters {
-        match super::predicate::parse_expr(cx.dialect, &filter.predicate) {
+        match parse_expr(cx.dialect, &filter.predicate) {
             Ok(expr) => {
                 let _ = expr.visit(&mut Idents(&mut |ident: &Ident| {
                     names.push(cx.dialect.normalise_column_ident(ident));
