@@ -26,6 +26,18 @@ pub use facts::{
     StatementFacts, StatementKind,
 };
 
+/// Parses text Sluice itself produced (a rewritten statement) and counts its parameters: the
+/// parser and placeholder rules of [`analyse`] without the resolver walk, whose facts the
+/// rewrite already has. Used to check that a printed AST means what it was printed from.
+///
+/// # Errors
+/// [`AnalyseError`] as from [`analyse`].
+pub fn reparse(dialect: Dialect, sql: &str) -> Result<(sqlparser::ast::Statement, usize), AnalyseError> {
+    let statement = parse::parse_one(dialect, sql)?;
+    let placeholders = lexical::count(dialect, &statement)?;
+    Ok((statement, placeholders))
+}
+
 /// Analyses one SQL statement in `dialect`.
 ///
 /// # Errors

@@ -166,7 +166,7 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
     let wrapped = read::wrap_reads(&mut statement, &read_cx, &mut binder)?;
     let masks = columns::output_masks(dialect, &statement, &wrapped, plan, catalog);
     let (sql, params) = bind::finish(dialect, &mut statement, params, analysis.facts.placeholders, binder)?;
-    verify(dialect, &statement, &sql, params.len(), kind).inspect_err(|e| {
+    verify(dialect, &statement, &sql, params.len()).inspect_err(|e| {
         // The caller sees a generic refusal; operators get the detail (no data: names only).
         if let RewriteError::Verification(detail) = e {
             tracing::warn!(detail = detail.as_str(), "rewritten statement failed verification");
@@ -175,26 +175,18 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
     Ok(Rewritten { sql, params, masks })
 }
 
-/// The fixpoint check: the final text must analyse cleanly, as the same kind, to the rewritten
-/// AST (placeholders aside), and take exactly the parameters bound to it.
-fn verify(
-    dialect: Dialect,
-    statement: &Statement,
-    sql: &str,
-    params: usize,
-    kind: StatementKind,
-) -> Result<(), RewriteError> {
-    let again = analyse::analyse(dialect, sql).map_err(|e| RewriteError::Verification(e.to_string()))?;
-    if again.facts.kind != kind {
-        return Err(RewriteError::Verification("the statement kind changed".into()));
-    }
-    if again.facts.placeholders != params {
+/// The fixpoint check: the final text must parse back to the rewritten AST (placeholders
+/// aside) and take exactly the parameters bound to it. Its facts need no second resolver walk:
+/// the rewritten AST is the analysed one with derived tables and conditions Sluice built.
+fn verify(dialect: Dialect, statement: &Statement, sql: &str, params: usize) -> Result<(), RewriteError> {
+    let (again, placeholders) =
+        analyse::reparse(dialect, sql).map_err(|e| RewriteError::Verification(e.to_string()))?;
+    if placeholders != params {
         return Err(RewriteError::Verification(format!(
-            "{} placeholders for {params} parameters",
-            again.facts.placeholders
+            "{placeholders} placeholders for {params} parameters"
         )));
     }
-    if bind::erase_placeholders(again.statement) != bind::erase_placeholders(statement.clone()) {
+    if bind::erase_placeholders(again) != bind::erase_placeholders(statement.clone()) {
         return Err(RewriteError::Verification(
             "the final text does not mean the rewritten statement".into(),
         ));
