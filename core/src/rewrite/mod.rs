@@ -4,14 +4,14 @@
 //! [`rewrite`] takes the analyser's verified statement and what the policy chain asked for,
 //! resolved against the catalog ([`plan`]), and returns the SQL to run with its parameters:
 //!
-//! 1. [`guard`]: the statement must be a plain SELECT / INSERT / UPDATE / DELETE calling only
+//! 1. `guard`: the statement must be a plain SELECT / INSERT / UPDATE / DELETE calling only
 //!    allow-listed functions, with no value-dependent error oracles.
-//! 2. [`write`]: DML on a protected relation gets the filter in WHERE, and new rows are checked
+//! 2. `write`: DML on a protected relation gets the filter in WHERE, and new rows are checked
 //!    against it; masked columns of the target cannot be read.
-//! 3. [`read`]: every FROM item naming a protected relation becomes a derived table applying the
+//! 3. `read`: every FROM item naming a protected relation becomes a derived table applying the
 //!    filters and masks ([`mask`] renders each mask per dialect).
-//! 4. [`bind`]: injected filter values become native parameters; the final text is re-analysed
-//!    and compared with the rewritten AST (the fixpoint check) before anything runs.
+//! 4. `bind`: injected filter values become native parameters; the final text is parsed
+//!    again and compared with the rewritten AST (the fixpoint check) before anything runs.
 
 mod bind;
 mod columns;
