@@ -249,9 +249,14 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
         .await
     };
     // Pipelined, in this order, in one round trip: the session is in place before the statement
-    // is bound and executed.
-    let (_, _, statement) =
-        tokio::try_join!(tx.batch_execute(&prelude), settings, tx.prepare(req.sql)).map_err(map)?;
+    // is bound and executed. All three are awaited and the first failure in pipeline order is
+    // reported: when the prelude fails, the later ones fail only because the transaction is
+    // aborted (25P02), and whichever completed first must not hide the cause.
+    let (prelude, settings, statement) =
+        tokio::join!(tx.batch_execute(&prelude), settings, tx.prepare(req.sql));
+    prelude.map_err(map)?;
+    settings.map_err(map)?;
+    let statement = statement.map_err(map)?;
 
     let params = params::encode_all(statement.params(), req.params)?;
     let (columns, shapes) = decode::columns(statement.columns())?;
