@@ -422,11 +422,7 @@ async fn known_catalog(
     }
     let catalog = ds.catalog.reload(ds.connector.as_ref(), MIN_RELOAD).await?;
     if let Some(relation) = missing(&catalog) {
-        let name = match &relation.schema {
-            Some(schema) => format!("{schema}.{}", relation.name),
-            None => relation.name,
-        };
-        return Err(RewriteError::UnknownRelation(name).into());
+        return Err(RewriteError::UnknownRelation(relation.to_string()).into());
     }
     if let Some((relation, column)) = rewrite::unknown_column(dialect, &catalog, analysis) {
         return Err(RewriteError::UnknownColumn { relation, column }.into());

@@ -84,7 +84,7 @@ pub fn unknown_column(dialect: Dialect, catalog: &Catalog, analysis: &Analysis) 
             && !known(&usage.column)
             && !analysis.references.output_aliases.contains(&usage.column)
             && !analysis.facts.relations.iter().any(|r| r.relation.name == usage.column);
-        unknown.then(|| (protect::display(relation), usage.column.clone()))
+        unknown.then(|| (relation.to_string(), usage.column.clone()))
     })
 }
 

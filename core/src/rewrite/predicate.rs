@@ -18,7 +18,7 @@ use crate::policy::{ParamSource, RowFilter};
 
 use super::bind::Binder;
 use super::error::RewriteError;
-use super::protect::{Protected, display, same_column};
+use super::protect::{Protected, same_column};
 
 /// Deep enough for any real filter; keeps a hostile one from exhausting the stack.
 const MAX_DEPTH: usize = 32;
@@ -145,7 +145,7 @@ impl Compiler<'_> {
     fn bad(&self, reason: impl Into<String>) -> RewriteError {
         RewriteError::BadFilter {
             plugin: self.filter.plugin.clone(),
-            relation: display(&self.protected.relation),
+            relation: self.protected.relation.to_string(),
             reason: reason.into(),
         }
     }

@@ -52,7 +52,7 @@ pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, Re
         relation: &RelationName,
     ) -> Result<&'p mut Protected, RewriteError> {
         let (key, info) =
-            catalog.resolve(relation).ok_or_else(|| RewriteError::UnknownRelation(display(relation)))?;
+            catalog.resolve(relation).ok_or_else(|| RewriteError::UnknownRelation(relation.to_string()))?;
         Ok(plan.entry(key.clone()).or_insert_with(|| Protected {
             relation: key.clone(),
             columns: info.columns.clone(),
@@ -90,14 +90,6 @@ pub(crate) fn same_column(dialect: Dialect, a: &str, b: &str) -> bool {
         Dialect::Postgres => a == b,
         Dialect::MySql => a.to_lowercase() == b.to_lowercase(),
         Dialect::Sqlite => a.eq_ignore_ascii_case(b),
-    }
-}
-
-/// `schema.name` for messages.
-pub(crate) fn display(relation: &RelationName) -> String {
-    match &relation.schema {
-        Some(schema) => format!("{schema}.{}", relation.name),
-        None => relation.name.clone(),
     }
 }
 

@@ -22,7 +22,7 @@ use super::bind::Binder;
 use super::error::{RewriteError, refused};
 use super::mask::{MaskDialect, render_mask};
 use super::predicate::compile_all;
-use super::protect::{Plan, Protected, column_type, display, quote};
+use super::protect::{Plan, Protected, column_type, quote};
 
 /// What a read rewrite needs besides the statement.
 pub(crate) struct ReadContext<'a> {
@@ -48,7 +48,7 @@ pub(crate) fn wrap_reads(
             continue;
         }
         let (key, _) =
-            cx.catalog.resolve(written).ok_or_else(|| RewriteError::UnknownRelation(display(written)))?;
+            cx.catalog.resolve(written).ok_or_else(|| RewriteError::UnknownRelation(written.to_string()))?;
         if let Some(protected) = cx.plan.get(key) {
             expected.insert(*at, protected);
         }
@@ -57,10 +57,7 @@ pub(crate) fn wrap_reads(
         if let Some((key, _)) = cx.catalog.resolve(written)
             && cx.plan.contains_key(key)
         {
-            return refused(format!(
-                "{} is read in a form that cannot be filtered (e.g. TABLE t)",
-                display(key)
-            ));
+            return refused(format!("{} is read in a form that cannot be filtered (e.g. TABLE t)", key));
         }
     }
     let mut wrapper = Wrapper { cx, expected, binder, wrapped: Vec::new(), qualified: Vec::new() };
@@ -73,7 +70,7 @@ pub(crate) fn wrap_reads(
     if let Some(protected) = wrapper.expected.values().next() {
         return Err(RewriteError::Verification(format!(
             "a reference to {} was not found again",
-            display(&protected.relation)
+            protected.relation
         )));
     }
     Ok(wrapper.wrapped)
@@ -205,7 +202,7 @@ fn derived(cx: &ReadContext<'_>, protected: &Protected, binder: &mut Binder) -> 
                 )
                 .map_err(|source| RewriteError::BadMask {
                     plugin: mask.plugin.clone(),
-                    relation: display(&protected.relation),
+                    relation: protected.relation.to_string(),
                     column: column.name.clone(),
                     source,
                 })?;
@@ -229,9 +226,8 @@ fn derived(cx: &ReadContext<'_>, protected: &Protected, binder: &mut Binder) -> 
         Dialect::MySql => " LIMIT 18446744073709551615",
         Dialect::Sqlite => " LIMIT -1 OFFSET 0",
     });
-    parse_query(dialect, &text).map_err(|e| {
-        RewriteError::Verification(format!("derived table for {}: {e}", display(&protected.relation)))
-    })
+    parse_query(dialect, &text)
+        .map_err(|e| RewriteError::Verification(format!("derived table for {}: {e}", protected.relation)))
 }
 
 fn parse_query(dialect: Dialect, text: &str) -> Result<Query, String> {

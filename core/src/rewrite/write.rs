@@ -27,7 +27,7 @@ use crate::execute::Catalog;
 use super::bind::Binder;
 use super::error::{RewriteError, refused};
 use super::predicate::{compile_all, parse_expr, required_values};
-use super::protect::{Plan, Protected, display, same_column};
+use super::protect::{Plan, Protected, same_column};
 
 /// What the write rules need besides the statement.
 pub(crate) struct WriteContext<'a> {
@@ -58,7 +58,7 @@ fn target<'a>(cx: &'a WriteContext<'_>, name: &ObjectName) -> Result<Option<&'a 
     let relation = relation_of(cx.dialect, name)
         .ok_or_else(|| RewriteError::Refused("a target name Sluice cannot resolve".into()))?;
     let (key, _) =
-        cx.catalog.resolve(&relation).ok_or_else(|| RewriteError::UnknownRelation(display(&relation)))?;
+        cx.catalog.resolve(&relation).ok_or_else(|| RewriteError::UnknownRelation(relation.to_string()))?;
     Ok(cx.plan.get(key))
 }
 
@@ -91,7 +91,7 @@ fn insert(insert: &mut Insert, cx: &WriteContext<'_>) -> Result<(), RewriteError
         return Ok(());
     };
     if insert.on.is_some() || insert.replace_into || insert.or.is_some() {
-        return refused(format!("an upsert or REPLACE into {}", display(&protected.relation)));
+        return refused(format!("an upsert or REPLACE into {}", protected.relation));
     }
     let qualifier = insert
         .table_alias
@@ -141,10 +141,7 @@ fn insert(insert: &mut Insert, cx: &WriteContext<'_>) -> Result<(), RewriteError
                 values.rows.iter().map(|row| row.iter().collect()).collect()
             }
             _ => {
-                return refused(format!(
-                    "INSERT into {} from anything but VALUES",
-                    display(&protected.relation)
-                ));
+                return refused(format!("INSERT into {} from anything but VALUES", protected.relation));
             }
         }
     };
@@ -166,7 +163,7 @@ fn check_rows(
             let Some(index) = columns.iter().position(|c| same_column(cx.dialect, c, column)) else {
                 return refused(format!(
                     "a new row of {} must set {column} explicitly to satisfy the row filter",
-                    display(&protected.relation)
+                    protected.relation
                 ));
             };
             let (Some(expr), Some(numbers)) = (row.get(index), numbers.get(index)) else {
@@ -175,7 +172,7 @@ fn check_rows(
             if !satisfies(expr, value, numbers, cx.params) {
                 return refused(format!(
                     "a new row of {} does not satisfy the row filter on {column}",
-                    display(&protected.relation)
+                    protected.relation
                 ));
             }
         }
@@ -199,7 +196,7 @@ fn update(update: &mut Update, cx: &WriteContext<'_>, binder: &mut Binder) -> Re
     }
     // SQLite's UPDATE OR REPLACE deletes the row a new key collides with, whoever's it is.
     if matches!(update.or, Some(sqlparser::ast::SqliteOnConflict::Replace)) {
-        return refused(format!("UPDATE OR REPLACE of {}", display(&protected.relation)));
+        return refused(format!("UPDATE OR REPLACE of {}", protected.relation));
     }
     let qualifier =
         alias.as_ref().map(|a| a.name.clone()).or_else(|| name.0.last().and_then(|p| p.as_ident()).cloned());
@@ -237,7 +234,7 @@ fn update(update: &mut Update, cx: &WriteContext<'_>, binder: &mut Binder) -> Re
             if !want.is_some_and(|want| satisfies(&assignment.value, want, &numbers, cx.params)) {
                 return refused(format!(
                     "the new value of {column} in {} would not satisfy the row filter",
-                    display(&protected.relation)
+                    protected.relation
                 ));
             }
         }
@@ -331,8 +328,7 @@ fn required(cx: &WriteContext<'_>, protected: &Protected) -> Result<Vec<(String,
             None => {
                 return refused(format!(
                     "new rows of {} cannot be checked against the row filter of policy plugin `{}`",
-                    display(&protected.relation),
-                    filter.plugin
+                    protected.relation, filter.plugin
                 ));
             }
         }
@@ -389,7 +385,7 @@ fn masked_reads(
         return Ok(());
     }
     let qualifier = qualifier.map(|q| dialect.normalise_relation_ident(q));
-    let relation = display(&protected.relation);
+    let relation = protected.relation.to_string();
     let mut found: Option<String> = None;
     let mut check = |expr: &Expr| {
         let _ = expr.visit(&mut MaskedRefs {
