@@ -109,7 +109,7 @@ async fn rewritten(
     };
     let outcome = gateway.policy.as_ref().expect("plugins").evaluate(&input).await;
     let catalog = ds.catalog.get(ds.connector.as_ref()).await.expect("catalog");
-    let protection = plan(&outcome, &catalog).expect("plan");
+    let protection = plan(dialect, &outcome, &catalog, &ds.settings.writable_masked_columns).expect("plan");
     let out = rewrite(RewriteInput {
         dialect,
         analysis: &analysis,

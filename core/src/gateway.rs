@@ -161,6 +161,22 @@ impl Gateway {
         tracing::debug!(principal = %principal.id, datasource = name, "query");
 
         let dialect = ds.connector.dialect();
+        if !dialect.accepts_nul_in_text() {
+            let nul_param = request.params.iter().position(|p| p.as_str().is_some_and(|s| s.contains('\0')));
+            if request.sql.contains('\0') {
+                return Err(Error::InvalidRequest(format!(
+                    "the statement contains a NUL character, which {} cannot store in text",
+                    dialect.name()
+                )));
+            }
+            if let Some(index) = nul_param {
+                return Err(Error::InvalidRequest(format!(
+                    "parameter {} contains a NUL character, which {} cannot store in text",
+                    index + 1,
+                    dialect.name()
+                )));
+            }
+        }
         let analysis = tracing::info_span!(
             span::ANALYSE,
             datasource = name,
@@ -374,7 +390,7 @@ async fn prepare<'a>(
     let Some(outcome) = protected else {
         return Ok(unchanged());
     };
-    let protection = rewrite::plan(outcome, &catalog)?;
+    let protection = rewrite::plan(dialect, outcome, &catalog, &ds.settings.writable_masked_columns)?;
     if protection.is_empty() {
         return Ok(unchanged());
     }

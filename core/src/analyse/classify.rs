@@ -30,6 +30,8 @@ pub(crate) fn walk_statement(
         }
         Statement::Explain { statement: inner, analyze, options, .. } => {
             let kind = walk_statement(resolver, inner)?;
+            // Options (`FORMAT JSON`) are words, not names of anything the statement reads.
+            resolver.judged_without_names(options);
             // EXPLAIN ANALYZE runs the statement, so it is whatever the statement is.
             let runs =
                 *analyze || options.iter().flatten().any(|o| o.name.value.eq_ignore_ascii_case("analyze"));

@@ -36,6 +36,46 @@ impl Dialect {
     }
 }
 
+/// PostgreSQL's table functions that read nothing but their arguments.
+const POSTGRES_TABLE_FUNCTIONS: &[&str] = &[
+    "generate_series",
+    "generate_subscripts",
+    "unnest",
+    "json_each",
+    "json_each_text",
+    "jsonb_each",
+    "jsonb_each_text",
+    "json_array_elements",
+    "json_array_elements_text",
+    "jsonb_array_elements",
+    "jsonb_array_elements_text",
+    "json_object_keys",
+    "jsonb_object_keys",
+    "json_to_record",
+    "json_to_recordset",
+    "jsonb_to_record",
+    "jsonb_to_recordset",
+    "jsonb_path_query",
+    "regexp_matches",
+    "regexp_split_to_table",
+    "string_to_table",
+];
+
+/// PostgreSQL's object-identifier types whose input function looks a name up in the catalog.
+const POSTGRES_REG_TYPES: &[&str] = &[
+    "regclass",
+    "regcollation",
+    "regconfig",
+    "regdictionary",
+    "regnamespace",
+    "regoper",
+    "regoperator",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regtype",
+];
+
 /// How one placeholder token counts towards the number of positional parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Placeholder {
@@ -48,12 +88,13 @@ pub(crate) enum Placeholder {
 impl Dialect {
     /// A table, view, schema, CTE or table-alias name as the database compares it.
     ///
-    /// PostgreSQL folds unquoted names to lower case and keeps quoted ones exactly; MySQL on
-    /// Linux (`lower_case_table_names=0`) compares table names as written, quoted or not; SQLite
-    /// compares every name ASCII-case-insensitively.
+    /// PostgreSQL folds unquoted names to lower case, keeps quoted ones exactly, and cuts
+    /// every name to its first 63 bytes; MySQL on Linux (`lower_case_table_names=0`) compares
+    /// table names as written, quoted or not; SQLite compares every name
+    /// ASCII-case-insensitively.
     pub fn normalise_relation_ident(self, ident: &sqlparser::ast::Ident) -> String {
         match self {
-            Dialect::Postgres => fold_unquoted(ident),
+            Dialect::Postgres => postgres_name(ident),
             Dialect::MySql => ident_text(ident),
             Dialect::Sqlite => ident_text(ident).to_ascii_lowercase(),
         }
@@ -61,12 +102,62 @@ impl Dialect {
 
     /// A column name as the database compares it.
     ///
-    /// MySQL column names are case-insensitive whatever the platform, unlike its table names.
+    /// MySQL column names are case-insensitive whatever the platform, unlike its table names,
+    /// and MariaDB folds them by Unicode case (`É` is `é`). Folding through upper case too
+    /// makes every pair MariaDB reads as one name (`ς` and `σ` both upper-case to `Σ`) equal;
+    /// the few pairs it merges that MariaDB keeps apart err on the side of matching.
     pub fn normalise_column_ident(self, ident: &sqlparser::ast::Ident) -> String {
         match self {
-            Dialect::Postgres => fold_unquoted(ident),
-            Dialect::MySql => ident_text(ident).to_lowercase(),
-            Dialect::Sqlite => ident_text(ident).to_ascii_lowercase(),
+            Dialect::Postgres => postgres_name(ident),
+            Dialect::MySql | Dialect::Sqlite => self.column_key(&ident_text(ident)),
+        }
+    }
+
+    /// Whether a statement may read from the table-valued function `name` (lower-case, as
+    /// written, schema-qualified or not). Deny by default: besides the functions that expand
+    /// their arguments (`generate_series`, `unnest`, JSON expansion), table functions read the
+    /// database's own state (SQLite's `dbstat` counts every tenant's rows, `pragma_table_info`
+    /// lists the columns of tables policy denies), which no relation name or catalog check sees.
+    pub fn allows_table_function(self, name: &str) -> bool {
+        let (schema, bare) = match name.rsplit_once('.') {
+            Some((schema, bare)) => (Some(schema), bare),
+            None => (None, name),
+        };
+        let (allowed, system_schema): (&[&str], &str) = match self {
+            Dialect::Postgres => (POSTGRES_TABLE_FUNCTIONS, "pg_catalog"),
+            Dialect::MySql => (&["json_table"], ""),
+            Dialect::Sqlite => (&["json_each", "json_tree", "generate_series"], "main"),
+        };
+        schema.is_none_or(|s| s == system_schema) && allowed.contains(&bare)
+    }
+
+    /// Whether a cast to the type named `name` (lower-case, unqualified) looks a name up in the
+    /// system catalog: PostgreSQL's `'secrets'::regclass` answers whether a table exists (and
+    /// its oid) even for a table the caller may not name.
+    pub fn is_catalog_lookup_type(self, name: &str) -> bool {
+        match self {
+            Dialect::Postgres => name.starts_with("reg") && POSTGRES_REG_TYPES.contains(&name),
+            Dialect::MySql | Dialect::Sqlite => false,
+        }
+    }
+
+    /// Whether text values and statement text may hold NUL characters. PostgreSQL's text types
+    /// cannot: a NUL would fail on the wire, after a connection was taken, instead of being
+    /// refused up front.
+    pub fn accepts_nul_in_text(self) -> bool {
+        match self {
+            Dialect::Postgres => false,
+            Dialect::MySql | Dialect::Sqlite => true,
+        }
+    }
+
+    /// The key two column names, already unquoted (a catalog's, or a normalised identifier),
+    /// are compared by: equal keys name the same column.
+    pub fn column_key(self, name: &str) -> String {
+        match self {
+            Dialect::Postgres => name.to_owned(),
+            Dialect::MySql => name.to_uppercase().to_lowercase(),
+            Dialect::Sqlite => name.to_ascii_lowercase(),
         }
     }
 
@@ -100,9 +191,23 @@ impl Dialect {
     }
 }
 
-/// PostgreSQL's rule: only ASCII letters fold (multi-byte characters are kept in UTF-8).
-fn fold_unquoted(ident: &sqlparser::ast::Ident) -> String {
-    if ident.quote_style.is_some() { ident_text(ident) } else { ident.value.to_ascii_lowercase() }
+/// The longest name PostgreSQL keeps, in bytes (`NAMEDATALEN - 1`): it cuts longer names, quoted
+/// or not, so two spellings that agree on their first 63 bytes are one name to it.
+const POSTGRES_NAME_BYTES: usize = 63;
+
+/// PostgreSQL's rule: only ASCII letters fold (multi-byte characters are kept in UTF-8), and
+/// the name is cut to [`POSTGRES_NAME_BYTES`] at a character boundary, as `pg_mbcliplen` does.
+fn postgres_name(ident: &sqlparser::ast::Ident) -> String {
+    let mut name =
+        if ident.quote_style.is_some() { ident_text(ident) } else { ident.value.to_ascii_lowercase() };
+    if name.len() > POSTGRES_NAME_BYTES {
+        let mut end = POSTGRES_NAME_BYTES;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+    }
+    name
 }
 
 /// The name a quoted identifier denotes. Parsed without unescaping, `"a""b"` keeps its doubled

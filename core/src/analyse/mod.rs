@@ -7,6 +7,7 @@
 //! comparing; only that verified text is ever sent to a database.
 
 mod classify;
+mod coverage;
 mod depth;
 mod dialect;
 mod error;
@@ -49,7 +50,8 @@ pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
     let mut resolver = resolve::Resolver::new(dialect);
     let kind = classify::walk_statement(&mut resolver, &statement)?;
     let placeholders = lexical::count(dialect, &statement)?;
-    let (facts, references) = resolver.finish(kind, &statement, placeholders);
+    let (facts, references, visited) = resolver.finish(kind, &statement, placeholders);
+    coverage::check(&statement, &visited, kind != StatementKind::Ddl)?;
     let sql = roundtrip::verified_sql(dialect, &statement)?;
     Ok(Analysis { facts, references, statement, sql })
 }

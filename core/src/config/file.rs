@@ -125,4 +125,10 @@ pub struct DatasourceSection {
     /// (`${SLUICE_MASK_SECRET}`). Default none, and `keyed-hash` masks are refused. Never
     /// logged. Changing it changes every hash.
     pub mask_secret: Option<String>,
+    /// Masked columns that callers who see them masked may still write, as `"table.column"` or
+    /// `"schema.table.column"` (names as the catalog spells them). Default none: a caller who
+    /// reads `ssn` as `***-**-1234` cannot set it either, since a column a caller can write but
+    /// not read is a place to plant probe values. List a column here when a service must write
+    /// data it is not meant to read back in clear, e.g. a sign-up service storing emails.
+    pub writable_masked_columns: Option<Vec<String>>,
 }

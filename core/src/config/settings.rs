@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::Problems;
 use super::file::{ConfigFile, DatasourceSection, ServerSection};
 use super::policy::{self, PolicySettings};
-use crate::analyse::StatementKind;
+use crate::analyse::{RelationName, StatementKind};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
 
@@ -122,6 +122,8 @@ pub struct DatasourceSettings {
     pub catalog_refresh: Duration,
     /// The `keyed-hash` mask secret.
     pub mask_secret: Option<Secret>,
+    /// Masked columns callers may write anyway, as `(relation, column)`.
+    pub writable_masked_columns: Vec<(RelationName, String)>,
 }
 
 /// A secret string whose `Debug` form hides it, so that logging settings cannot leak it.
@@ -255,6 +257,7 @@ fn validate_datasource(
     if s.mask_secret.as_ref().is_some_and(|secret| secret.len() < 16) {
         problems.add(key("mask_secret"), "must be at least 16 bytes");
     }
+    let writable_masked_columns = writable_columns(s, problems, &key);
     if problems.len() != before {
         return None;
     }
@@ -270,7 +273,37 @@ fn validate_datasource(
         rls,
         catalog_refresh: Duration::from_secs(catalog_refresh),
         mask_secret: s.mask_secret.clone().map(Secret),
+        writable_masked_columns,
     })
+}
+
+/// `writable_masked_columns`: each entry `table.column` or `schema.table.column`, no part empty.
+fn writable_columns(
+    s: &DatasourceSection,
+    problems: &mut Problems,
+    key: &dyn Fn(&str) -> String,
+) -> Vec<(RelationName, String)> {
+    let mut out = Vec::new();
+    for entry in s.writable_masked_columns.iter().flatten() {
+        let parts: Vec<&str> = entry.split('.').collect();
+        let parsed = match parts.as_slice() {
+            [table, column] => Some((RelationName { schema: None, name: (*table).to_owned() }, column)),
+            [schema, table, column] => {
+                Some((RelationName { schema: Some((*schema).to_owned()), name: (*table).to_owned() }, column))
+            }
+            _ => None,
+        };
+        match parsed {
+            Some((relation, column)) if !parts.iter().any(|p| p.is_empty()) => {
+                out.push((relation, (*column).to_owned()));
+            }
+            _ => problems.add(
+                key("writable_masked_columns"),
+                format!("{entry:?} is not \"table.column\" or \"schema.table.column\""),
+            ),
+        }
+    }
+    out
 }
 
 fn validate_rls(

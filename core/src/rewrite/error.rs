@@ -53,6 +53,18 @@ pub enum RewriteError {
         /// Why.
         source: MaskError,
     },
+    /// A write sets a column the caller sees masked, and the operator did not make it writable
+    /// (`writable_masked_columns`).
+    #[error(
+        "the column {column} of {relation} is masked for this caller and not writable \
+         (the datasource's writable_masked_columns does not list it)"
+    )]
+    MaskedWrite {
+        /// The relation written.
+        relation: String,
+        /// The masked column.
+        column: String,
+    },
     /// The statement uses a construct that row filters or masks cannot cover.
     #[error("{0}; the statement touches relations protected by row filters or masks")]
     Refused(String),
@@ -71,7 +83,9 @@ impl RewriteError {
             RewriteError::BadFilter { .. }
             | RewriteError::MissingAttribute { .. }
             | RewriteError::BadMask { .. } => ErrorCode::PolicyDenied,
-            RewriteError::Refused(_) | RewriteError::Verification(_) => ErrorCode::StatementNotAllowed,
+            RewriteError::Refused(_) | RewriteError::MaskedWrite { .. } | RewriteError::Verification(_) => {
+                ErrorCode::StatementNotAllowed
+            }
         }
     }
 }

@@ -28,7 +28,7 @@ mod write;
 use serde_json::Value as Json;
 use sqlparser::ast::Statement;
 
-use crate::analyse::{self, Analysis, Dialect, StatementKind};
+use crate::analyse::{self, Analysis, Dialect, RelationName, StatementKind};
 use crate::auth::Principal;
 use crate::execute::Catalog;
 use crate::policy::ChainOutcome;
@@ -88,12 +88,19 @@ pub fn unknown_column(dialect: Dialect, catalog: &Catalog, analysis: &Analysis) 
     })
 }
 
-/// Resolves the chain's row filters and masks against `catalog`.
+/// Resolves the chain's row filters and masks against `catalog`. `writable` names the masked
+/// columns callers may write anyway, as `(relation, column)` (the datasource's
+/// `writable_masked_columns`).
 ///
 /// # Errors
 /// [`RewriteError::UnknownRelation`] when a filter or mask names a relation the catalog lacks.
-pub fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Protection, RewriteError> {
-    Ok(Protection { plan: protect::plan(outcome, catalog)? })
+pub fn plan(
+    dialect: Dialect,
+    outcome: &ChainOutcome,
+    catalog: &Catalog,
+    writable: &[(RelationName, String)],
+) -> Result<Protection, RewriteError> {
+    Ok(Protection { plan: protect::plan(dialect, outcome, catalog, writable)? })
 }
 
 /// What [`rewrite`] needs.
@@ -159,7 +166,15 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
     });
     let mut statement = analysis.statement.clone();
     let mut binder = bind::Binder::default();
-    let write_cx = write::WriteContext { dialect, catalog, plan, principal, params, reads_masked };
+    let write_cx = write::WriteContext {
+        dialect,
+        catalog,
+        plan,
+        principal,
+        params,
+        references: &analysis.references,
+        reads_masked,
+    };
     write::rewrite(&mut statement, &write_cx, &mut binder)?;
     let read_cx =
         read::ReadContext { dialect, references: &analysis.references, catalog, plan, principal, secret };

@@ -5,7 +5,7 @@
 //! names can denote one table. Protections are therefore keyed by the catalog's schema-qualified
 //! name, so a filter asked for `orders` also applies to `public.orders` and the other way round.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analyse::{Dialect, RelationName};
 use crate::execute::{Catalog, CatalogColumn};
@@ -25,6 +25,8 @@ pub(crate) struct Protected {
     pub(crate) filters: Vec<RowFilter>,
     /// Masks by column index.
     pub(crate) masks: BTreeMap<usize, ColumnMask>,
+    /// Indices of masked columns the operator lets callers write.
+    pub(crate) writable: BTreeSet<usize>,
 }
 
 impl Protected {
@@ -32,6 +34,20 @@ impl Protected {
     pub(crate) fn mask_of(&self, dialect: Dialect, name: &str) -> Option<&ColumnMask> {
         let index = self.columns.iter().position(|c| same_column(dialect, &c.name, name))?;
         self.masks.get(&index)
+    }
+
+    /// The names of the masked columns.
+    pub(crate) fn masked_columns(&self) -> impl Iterator<Item = &str> {
+        self.masks.keys().filter_map(|index| self.columns.get(*index)).map(|c| c.name.as_str())
+    }
+
+    /// Whether a write may set the column named `name`: it is unmasked, or the operator made
+    /// it writable.
+    pub(crate) fn is_writable(&self, dialect: Dialect, name: &str) -> bool {
+        let Some(index) = self.columns.iter().position(|c| same_column(dialect, &c.name, name)) else {
+            return true;
+        };
+        !self.masks.contains_key(&index) || self.writable.contains(&index)
     }
 }
 
@@ -44,7 +60,16 @@ pub(crate) type Plan = BTreeMap<RelationName, Protected>;
 /// `pii-mask` ask for `*.email` on every relation, and a column that does not exist holds
 /// nothing to hide. Mask columns compare case-insensitively in every dialect, so that a mask
 /// never misses a column over spelling (masking more is the safe side).
-pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, RewriteError> {
+///
+/// `writable` lists the masked columns the operator lets callers write, as `(relation,
+/// column)`; an entry for a relation the catalog lacks is ignored (the configuration may
+/// name a table before it exists).
+pub(crate) fn plan(
+    dialect: Dialect,
+    outcome: &ChainOutcome,
+    catalog: &Catalog,
+    writable: &[(RelationName, String)],
+) -> Result<Plan, RewriteError> {
     let mut plan = Plan::new();
     fn entry<'p>(
         plan: &'p mut Plan,
@@ -58,6 +83,7 @@ pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, Re
             columns: info.columns.clone(),
             filters: Vec::new(),
             masks: BTreeMap::new(),
+            writable: BTreeSet::new(),
         }))
     }
     for (relation, filters) in &outcome.row_filters {
@@ -79,6 +105,15 @@ pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, Re
             }
         }
     }
+    for (relation, column) in writable {
+        let Some((key, _)) = catalog.resolve(relation) else {
+            continue;
+        };
+        if let Some(protected) = plan.get_mut(key) {
+            let index = protected.columns.iter().position(|c| same_column(dialect, &c.name, column));
+            protected.writable.extend(index);
+        }
+    }
     // A relation whose masks all named missing columns and that has no filter needs nothing.
     plan.retain(|_, p| !p.filters.is_empty() || !p.masks.is_empty());
     Ok(plan)
@@ -86,11 +121,7 @@ pub(crate) fn plan(outcome: &ChainOutcome, catalog: &Catalog) -> Result<Plan, Re
 
 /// Whether two column names denote the same column in `dialect`.
 pub(crate) fn same_column(dialect: Dialect, a: &str, b: &str) -> bool {
-    match dialect {
-        Dialect::Postgres => a == b,
-        Dialect::MySql => a.to_lowercase() == b.to_lowercase(),
-        Dialect::Sqlite => a.eq_ignore_ascii_case(b),
-    }
+    dialect.column_key(a) == dialect.column_key(b)
 }
 
 /// The mask renderer's type class for a catalog type name.

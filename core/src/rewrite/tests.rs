@@ -72,6 +72,17 @@ fn run(
     params: Json,
     predicate: &str,
 ) -> Result<(String, Vec<Json>), RewriteError> {
+    run_with(dialect, sql, params, predicate, &[])
+}
+
+/// [`run`], with masked columns the operator made writable.
+fn run_with(
+    dialect: Dialect,
+    sql: &str,
+    params: Json,
+    predicate: &str,
+    writable: &[(RelationName, String)],
+) -> Result<(String, Vec<Json>), RewriteError> {
     let (schema, folding) = match dialect {
         Dialect::Postgres => ("public", NameFolding::Exact),
         Dialect::MySql => ("app", NameFolding::Exact),
@@ -79,7 +90,7 @@ fn run(
     };
     let catalog = catalog(schema, folding);
     let analysis = analyse(dialect, sql).unwrap();
-    let protection = plan(&outcome(predicate), &catalog)?;
+    let protection = plan(dialect, &outcome(predicate), &catalog, writable)?;
     let params = params.as_array().cloned().unwrap_or_default();
     let out = rewrite(RewriteInput {
         dialect,
@@ -181,11 +192,12 @@ fn writes_get_the_filter_and_new_rows_are_checked() {
             "{sql}"
         );
     }
-    // Without a column list, values follow the catalog's column order.
-    run(Dialect::Postgres, "INSERT INTO customers VALUES (1, '7', NULL)", json!([]), FILTER).unwrap();
-    assert!(
-        run(Dialect::Postgres, "INSERT INTO customers VALUES (1, '8', NULL)", json!([]), FILTER).is_err()
-    );
+    // Without a column list, values follow the catalog's column order (and write the masked
+    // column, which must be writable for that).
+    let writable = [(rel(None, "customers"), "email".to_owned())];
+    let insert = |sql: &str| run_with(Dialect::Postgres, sql, json!([]), FILTER, &writable);
+    insert("INSERT INTO customers VALUES (1, '7', NULL)").unwrap();
+    assert!(insert("INSERT INTO customers VALUES (1, '8', NULL)").is_err());
     // The same injected value bound twice keeps MySQL's positional list in step.
     let (sql, params) =
         run(Dialect::MySql, "UPDATE customers SET id = ? WHERE id = ?", json!([1, 2]), FILTER).unwrap();
@@ -232,7 +244,7 @@ fn filters_outside_the_grammar_are_refused_naming_the_plugin() {
 fn a_missing_attribute_refuses_rather_than_binding_nothing() {
     let catalog = catalog("public", NameFolding::Exact);
     let analysis = analyse(Dialect::Postgres, "SELECT id FROM customers").unwrap();
-    let protection = plan(&outcome(FILTER), &catalog).unwrap();
+    let protection = plan(Dialect::Postgres, &outcome(FILTER), &catalog, &[]).unwrap();
     let nobody = Principal { id: "x".into(), roles: vec![], attributes: BTreeMap::new() };
     let result = rewrite(RewriteInput {
         dialect: Dialect::Postgres,
@@ -290,4 +302,108 @@ fn unknown_columns_are_found_but_aliases_system_and_outer_columns_are_not() {
         unknown("SELECT id FROM notes WHERE EXISTS (SELECT 1 FROM customers WHERE email = body)"),
         None
     );
+}
+
+/// A write to `customers` (email masked) as tenant 7 on `dialect`: the rewritten text, or why
+/// it was refused.
+fn write(dialect: Dialect, sql: &str) -> Result<String, RewriteError> {
+    let params = json!([]);
+    run(dialect, sql, params, FILTER).map(|(sql, _)| sql)
+}
+
+#[test]
+fn writes_see_their_target_only_through_unmasked_columns() {
+    let pg = |sql: &str| write(Dialect::Postgres, sql);
+    let long = "a".repeat(63);
+    let refused = [
+        // Whole-row forms of the target, in every clause.
+        "UPDATE customers SET id = id WHERE id = 1 RETURNING concat(customers.*)".to_owned(),
+        "UPDATE customers SET id = id WHERE id = 1 RETURNING to_jsonb(customers)".to_owned(),
+        "UPDATE customers AS c SET id = 1 WHERE id = 1 RETURNING (c.*)::text".to_owned(),
+        "UPDATE customers AS \"C\" SET id = 1 WHERE id = 1 RETURNING row_to_json(\"C\")".to_owned(),
+        "UPDATE public.customers SET id = 1 WHERE id = 1 RETURNING public.customers.*".to_owned(),
+        "UPDATE customers SET id = 1 WHERE id = 1 RETURNING (SELECT concat(x.*) FROM (SELECT customers.*) x)"
+            .to_owned(),
+        "UPDATE customers SET tenant_id = to_jsonb(customers.*) ->> 'email' WHERE id = 1".to_owned(),
+        "UPDATE customers SET id = id WHERE id = 1 AND concat(customers.*) LIKE '%x%'".to_owned(),
+        "DELETE FROM customers c WHERE (c).email LIKE 'a%'".to_owned(),
+        "DELETE FROM customers WHERE email(customers) LIKE 'a%'".to_owned(),
+        // The masked column itself, read anywhere.
+        "UPDATE customers SET tenant_id = email WHERE id = 1".to_owned(),
+        "UPDATE customers SET id = 1 WHERE id = 1 RETURNING customers.email".to_owned(),
+        "DELETE FROM customers WHERE EXISTS (SELECT 1 WHERE email LIKE 'a%')".to_owned(),
+        "UPDATE customers SET id = 1 RETURNING *".to_owned(),
+        // Two spellings PostgreSQL reads as one alias (it keeps 63 bytes).
+        format!("UPDATE customers AS {long}x SET id = 1 WHERE id = 1 RETURNING {long}y.email"),
+        format!("UPDATE customers AS {long}x SET id = 1 WHERE id = 1 RETURNING row_to_json({long}y)"),
+    ];
+    for sql in &refused {
+        assert!(matches!(pg(sql), Err(RewriteError::Refused(_))), "{sql}: {:?}", pg(sql));
+    }
+    // MySQL: which row an ORDER BY ... LIMIT update picks reveals the order of clear values.
+    let my = write(
+        Dialect::MySql,
+        "UPDATE customers SET id = 9 WHERE id IN (1, 2) ORDER BY EMAIL LIKE 'a%' LIMIT 1",
+    );
+    assert!(matches!(my, Err(RewriteError::Refused(_))), "{my:?}");
+    let lite = write(Dialect::Sqlite, "UPDATE customers SET id = 9 WHERE id = 1 RETURNING \"EMAIL\"");
+    assert!(matches!(lite, Err(RewriteError::Refused(_))), "{lite:?}");
+
+    // The caller's own rows, through unmasked columns, still work.
+    for sql in [
+        "UPDATE customers SET id = id + 1 WHERE id = 1 RETURNING id, customers.tenant_id",
+        "UPDATE customers AS c SET id = 2 WHERE c.id = 1 AND c.tenant_id = '7' RETURNING c.id",
+        "DELETE FROM customers WHERE id IN (SELECT n.id FROM notes AS n WHERE n.body LIKE 'x%') RETURNING id",
+    ] {
+        assert!(pg(sql).is_ok(), "{sql}: {:?}", pg(sql));
+    }
+    let my = write(Dialect::MySql, "UPDATE customers SET id = 9 WHERE id IN (1, 2) ORDER BY id DESC LIMIT 1");
+    assert!(my.is_ok(), "{my:?}");
+}
+
+#[test]
+fn masked_columns_are_not_writable_unless_the_operator_says_so() {
+    for sql in [
+        "UPDATE customers SET email = 'x' WHERE id = 1",
+        "UPDATE customers SET \"email\" = NULL WHERE id = 1",
+        "INSERT INTO customers (id, tenant_id, email) VALUES (1, '7', 'x')",
+        "INSERT INTO customers VALUES (1, '7', 'x')",
+    ] {
+        assert!(matches!(write(Dialect::Postgres, sql), Err(RewriteError::MaskedWrite { .. })), "{sql}");
+    }
+    let sql = "INSERT INTO customers (id, tenant_id) VALUES (1, '7')";
+    assert!(write(Dialect::Postgres, sql).is_ok(), "{sql}");
+
+    let catalog = catalog("public", NameFolding::Exact);
+    let writable = [(rel(None, "customers"), "email".to_owned())];
+    let protection = plan(Dialect::Postgres, &outcome(FILTER), &catalog, &writable).unwrap();
+    for sql in [
+        "UPDATE customers SET email = 'x' WHERE id = 1",
+        "INSERT INTO customers (id, tenant_id, email) VALUES (1, '7', 'x')",
+    ] {
+        let analysis = analyse(Dialect::Postgres, sql).unwrap();
+        let out = rewrite(RewriteInput {
+            dialect: Dialect::Postgres,
+            analysis: &analysis,
+            catalog: &catalog,
+            protection: &protection,
+            principal: &principal(),
+            params: &[],
+            secret: None,
+        });
+        assert!(out.is_ok(), "{sql}: {out:?}");
+    }
+    // Writable is not readable.
+    let sql = "UPDATE customers SET email = email WHERE id = 1";
+    let analysis = analyse(Dialect::Postgres, sql).unwrap();
+    let out = rewrite(RewriteInput {
+        dialect: Dialect::Postgres,
+        analysis: &analysis,
+        catalog: &catalog,
+        protection: &protection,
+        principal: &principal(),
+        params: &[],
+        secret: None,
+    });
+    assert!(matches!(out, Err(RewriteError::Refused(_))), "{out:?}");
 }

@@ -68,6 +68,61 @@ pub fn is_catalog(relation: &Relation, dialect: Dialect) -> bool {
     }
 }
 
+/// PostgreSQL functions that look names up in the catalog or read its state by name.
+const POSTGRES_CATALOG_FUNCTIONS: &[&str] = &[
+    "to_regclass",
+    "to_regcollation",
+    "to_regnamespace",
+    "to_regoper",
+    "to_regoperator",
+    "to_regproc",
+    "to_regprocedure",
+    "to_regrole",
+    "to_regtype",
+    "to_regtypemod",
+    "has_any_column_privilege",
+    "has_column_privilege",
+    "has_database_privilege",
+    "has_foreign_data_wrapper_privilege",
+    "has_function_privilege",
+    "has_language_privilege",
+    "has_parameter_privilege",
+    "has_schema_privilege",
+    "has_sequence_privilege",
+    "has_server_privilege",
+    "has_table_privilege",
+    "has_tablespace_privilege",
+    "has_type_privilege",
+    "obj_description",
+    "col_description",
+    "shobj_description",
+    "current_setting",
+];
+
+/// Whether calling `function` (lower-case, as the statement facts list it) reads the system
+/// catalog on `dialect`: PostgreSQL's `pg_*` functions and name look-ups (`to_regclass`),
+/// SQLite's `pragma_*` and `dbstat` table functions. Sluice itself refuses these table
+/// functions and catalog casts; this rule keeps a policy's intent explicit and covers scalar
+/// look-ups on datasources where Sluice allows them.
+pub fn is_catalog_function(function: &str, dialect: Dialect) -> bool {
+    let (schema, name) = match function.rsplit_once('.') {
+        Some((schema, name)) => (Some(schema), name),
+        None => (None, function),
+    };
+    if schema.is_some_and(|s| any_of(CATALOG_SCHEMAS, s)) {
+        return true;
+    }
+    match dialect {
+        Dialect::Postgres => starts_with_ignore_case(name, "pg_") || any_of(POSTGRES_CATALOG_FUNCTIONS, name),
+        Dialect::Sqlite => starts_with_ignore_case(name, "pragma_") || name.eq_ignore_ascii_case("dbstat"),
+        Dialect::Mysql | Dialect::Mssql => false,
+    }
+}
+
+fn any_of(list: &[&str], s: &str) -> bool {
+    list.iter().any(|c| c.eq_ignore_ascii_case(s))
+}
+
 /// ASCII case-insensitive `starts_with`.
 fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
     text.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix))
@@ -76,6 +131,19 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catalog_functions() {
+        assert!(is_catalog_function("to_regclass", Dialect::Postgres));
+        assert!(is_catalog_function("pg_catalog.pg_get_viewdef", Dialect::Postgres));
+        assert!(is_catalog_function("pg_relation_size", Dialect::Postgres));
+        assert!(is_catalog_function("pragma_table_info", Dialect::Sqlite));
+        assert!(is_catalog_function("dbstat", Dialect::Sqlite));
+        assert!(is_catalog_function("information_schema._pg_expandarray", Dialect::Postgres));
+        assert!(!is_catalog_function("lower", Dialect::Postgres));
+        assert!(!is_catalog_function("json_each", Dialect::Sqlite));
+        assert!(!is_catalog_function("pg_sleep", Dialect::Mysql));
+    }
 
     #[test]
     fn catalogs_in_every_dialect() {

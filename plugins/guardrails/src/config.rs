@@ -62,7 +62,8 @@ struct RawConfig {
     /// Deny UPDATE/DELETE listed in `statement.unrestricted-writes`. Default `true`.
     #[serde(default = "yes")]
     deny_unrestricted_writes: bool,
-    /// Deny system catalogs. Default `true`.
+    /// Deny system catalogs and the functions that read them (`pg_*`, `to_regclass`,
+    /// `has_table_privilege`, SQLite's `pragma_*` and `dbstat`). Default `true`.
     #[serde(default = "yes")]
     deny_catalogs: bool,
     /// Function name patterns to deny; replaces [`DEFAULT_DENY_FUNCTIONS`]; `[]` disables.

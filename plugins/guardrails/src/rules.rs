@@ -6,7 +6,7 @@
 
 use sluice_policy_sdk::{Decision, Query, Relation};
 
-use crate::catalog::is_catalog;
+use crate::catalog::{is_catalog, is_catalog_function};
 use crate::config::{ApprovalRule, Rules};
 use crate::pattern::Case;
 
@@ -20,6 +20,12 @@ pub fn evaluate(rules: &Rules, query: &Query, now_ms: u64) -> Decision {
         for relation in statement.relations() {
             if is_catalog(relation, query.datasource.dialect) {
                 violations.push(("deny_catalogs", format!("system catalog {relation} is not accessible")));
+            }
+        }
+        for function in &statement.functions {
+            if is_catalog_function(function, query.datasource.dialect) {
+                violations
+                    .push(("deny_catalogs", format!("the catalog function {function} is not accessible")));
             }
         }
     }

@@ -2,7 +2,10 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, ObjectName, Query, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{
+    ArrayElemTypeDef, DataType, Expr, Ident, ObjectName, Query, Statement, TableFactor, TypedString, Visit,
+    Visitor,
+};
 
 use super::Resolver;
 use super::scope::Target;
@@ -19,6 +22,20 @@ impl Resolver {
             ControlFlow::Continue(()) => Ok(()),
             ControlFlow::Break(error) => Err(error),
         }
+    }
+
+    /// Marks the expressions in `node` as judged without recording names: for clauses whose
+    /// words name nothing the statement reads (EXPLAIN's `FORMAT JSON`). See [`super::Visited`].
+    pub(crate) fn judged_without_names<V: Visit>(&mut self, node: &V) {
+        struct Mark<'v>(&'v mut super::Visited);
+        impl Visitor for Mark<'_> {
+            type Break = ();
+            fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+                self.0.exprs.insert(std::ptr::from_ref(expr).addr());
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = node.visit(&mut Mark(&mut self.visited));
     }
 
     /// Records a column reference written as `parts` (`col`, `t.col`, `schema.t.col`).
@@ -60,6 +77,20 @@ struct ExprWalker<'r> {
     depth: usize,
 }
 
+/// The name of `data_type` when casting to it is a catalog lookup (arrays of such types too).
+fn catalog_lookup(dialect: crate::analyse::Dialect, data_type: &DataType) -> Option<String> {
+    let name = match data_type {
+        DataType::Regclass => "regclass".to_owned(),
+        DataType::Custom(name, _) => name.0.last()?.as_ident()?.value.to_lowercase(),
+        DataType::Array(
+            ArrayElemTypeDef::AngleBracket(inner) | ArrayElemTypeDef::SquareBracket(inner, _),
+        )
+        | DataType::Array(ArrayElemTypeDef::Parenthesis(inner)) => return catalog_lookup(dialect, inner),
+        _ => return None,
+    };
+    dialect.is_catalog_lookup_type(&name).then_some(name)
+}
+
 fn refuse(what: &str) -> ControlFlow<AnalyseError> {
     ControlFlow::Break(AnalyseError::Unsupported(format!("{what} inside an expression")))
 }
@@ -86,10 +117,18 @@ impl Visitor for ExprWalker<'_> {
         if self.depth > 0 {
             return ControlFlow::Continue(());
         }
+        self.resolver.visited.exprs.insert(std::ptr::from_ref(expr).addr());
         match expr {
             Expr::Identifier(ident) => self.resolver.column_ref(std::slice::from_ref(ident), self.usage),
             Expr::CompoundIdentifier(parts) => self.resolver.column_ref(parts, self.usage),
             Expr::Function(function) => self.resolver.record_function(&function.name),
+            Expr::Cast { data_type, .. } | Expr::TypedString(TypedString { data_type, .. }) => {
+                if let Some(name) = catalog_lookup(self.resolver.dialect, data_type) {
+                    return ControlFlow::Break(AnalyseError::Unsupported(format!(
+                        "a cast to {name}, which looks names up in the system catalog"
+                    )));
+                }
+            }
             _ => {}
         }
         ControlFlow::Continue(())

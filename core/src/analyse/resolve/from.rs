@@ -89,6 +89,14 @@ impl Resolver {
         args: &V,
         alias: Option<&TableAlias>,
     ) -> Result<(), AnalyseError> {
+        let written: Vec<String> =
+            name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.to_lowercase()).collect();
+        let written = written.join(".");
+        if !self.dialect.allows_table_function(&written) {
+            return Err(AnalyseError::Unsupported(format!(
+                "the table function {written} (not on the allow-list of table functions)"
+            )));
+        }
         self.record_function(name);
         self.walk_exprs(args, ColumnUsage::Projection)?;
         let visible = self.alias_name(alias).or_else(|| self.relation_parts(name).ok()?.pop());

@@ -37,6 +37,20 @@ pub(crate) struct Resolver {
     unrestricted_writes: BTreeSet<RelationName>,
     /// Where base relations are named, for the rewrite stage.
     references: References,
+    /// The nodes the walk judged, for the coverage check.
+    visited: Visited,
+}
+
+/// The queries and expressions the walk visited, by address. [`super::coverage`] compares
+/// them with every node of the statement, so a clause the walk does not know (one a parser
+/// upgrade adds, or `TABLESAMPLE (<subquery>)`) is refused instead of passing unjudged.
+/// Addresses are stable: the walk and the check borrow the same statement.
+#[derive(Debug, Default)]
+pub(crate) struct Visited {
+    /// Queries walked with their own scopes.
+    pub(crate) queries: std::collections::HashSet<usize>,
+    /// Expressions whose names were resolved.
+    pub(crate) exprs: std::collections::HashSet<usize>,
 }
 
 impl Resolver {
@@ -51,6 +65,7 @@ impl Resolver {
             effects: BTreeSet::new(),
             unrestricted_writes: BTreeSet::new(),
             references: References::default(),
+            visited: Visited::default(),
         }
     }
 
@@ -84,7 +99,7 @@ impl Resolver {
         kind: StatementKind,
         statement: &Statement,
         placeholders: usize,
-    ) -> (StatementFacts, References) {
+    ) -> (StatementFacts, References, Visited) {
         let facts = StatementFacts {
             kind,
             relations: self.relations.into_iter().collect(),
@@ -95,7 +110,7 @@ impl Resolver {
             fingerprint: shape::fingerprint(statement),
             placeholders,
         };
-        (facts, self.references)
+        (facts, self.references, self.visited)
     }
 
     /// The relation an object name denotes.

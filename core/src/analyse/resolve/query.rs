@@ -16,6 +16,7 @@ fn unsupported<T>(what: &str) -> Result<T, AnalyseError> {
 impl Resolver {
     /// Walks a query in its own CTE scope.
     pub(crate) fn query(&mut self, query: &Query) -> Result<(), AnalyseError> {
+        self.visited.queries.insert(std::ptr::from_ref(query).addr());
         if query.settings.is_some() {
             return unsupported("SETTINGS");
         }

@@ -157,6 +157,17 @@ const REFUSALS: &[Refusal] = &[
     ("SELEC 1", "parse"),
     ("SELECT E'\\\\'' FROM t", "parse"),
     ("SELECT * FROM U&\"secr\\0065t\"", "parse"),
+    // Clauses the resolver does not walk hold no unjudged query or name.
+    ("SELECT * FROM t TABLESAMPLE BERNOULLI ((SELECT count(*) FROM secrets))", "unsupported"),
+    ("SELECT * FROM t TABLESAMPLE SYSTEM (a)", "unsupported"),
+    // Catalog look-ups by name, and table functions off the allow-list.
+    ("SELECT 'secrets'::regclass::oid", "unsupported"),
+    ("SELECT CAST('secrets' AS pg_catalog.regclass)", "unsupported"),
+    ("SELECT 'secrets'::REGCLASS[]", "unsupported"),
+    ("SELECT 'x'::regtype", "unsupported"),
+    ("SELECT * FROM pg_ls_dir('.')", "unsupported"),
+    ("SELECT * FROM pg_catalog.pg_stat_get_activity(NULL)", "unsupported"),
+    ("SELECT * FROM public.generate_series(1, 3)", "unsupported"),
     ("SELECT * FROM t WHERE a = ?", "parse"),
     ("TABLE secret", "parse"),
     ("DO $$ BEGIN END $$", "parse"),
@@ -233,6 +244,19 @@ const COLUMNS: &[ColumnCase] = &[
 #[test]
 fn accepted_statements() {
     check_cases(D, CASES);
+}
+
+#[test]
+fn names_compare_as_postgres_cuts_them() {
+    // PostgreSQL keeps 63 bytes of a name: these two aliases are one to it, and must be to Sluice.
+    let long = "a".repeat(63);
+    let analysis = crate::analyse::analyse(D, &format!("SELECT {long}y.b FROM t AS {long}x")).unwrap();
+    let column = analysis.facts.columns.iter().find(|c| c.column == "b").expect("column b");
+    assert_eq!(column.relation.as_ref().map(|r| r.name.as_str()), Some("t"), "{:?}", analysis.facts.columns);
+    // Cut at a character boundary, as pg_mbcliplen does: 62 ASCII bytes and a 2-byte letter.
+    let name = format!("{}é{}", "b".repeat(62), "z");
+    let analysis = crate::analyse::analyse(D, &format!("SELECT 1 FROM \"{name}\"")).unwrap();
+    assert_eq!(analysis.facts.relations[0].relation.name, "b".repeat(62));
 }
 
 #[test]

@@ -112,6 +112,11 @@ const REFUSALS: &[Refusal] = &[
     ("", "count:0"),
     ("SELEC 1", "parse"),
     ("PRAGMA table_info('t')", "not_allowed:PRAGMA"),
+    // Table functions over the database's own state: other tenants' row counts, denied
+    // tables' columns, the file path.
+    ("SELECT name, ncell FROM dbstat('main')", "unsupported"),
+    ("SELECT * FROM pragma_table_info('secrets')", "unsupported"),
+    ("SELECT * FROM pragma_database_list()", "unsupported"),
     ("PRAGMA foreign_keys = ON", "parse"),
     ("ATTACH DATABASE 'x' AS y", "not_allowed:ATTACH DATABASE"),
     ("DETACH DATABASE y", "parse"),
