@@ -191,6 +191,24 @@ fn setup_sql(dialect: Dialect, premasked: bool) -> String {
 // Reads. Tenant 1 sees 3 customers and 5 orders; 4 orders join a visible customer.
 
 static READS: &[Case] = &[
+    // Issue 8, class 5: metadata through table functions and casts, refused with or without
+    // protected relations in the statement.
+    q(LITE, "SELECT name, ncell FROM dbstat('main')", Refuse),
+    q(LITE, "SELECT name, ncell FROM dbstat", Refuse),
+    q(LITE, "SELECT * FROM pragma_table_info('customers')", Refuse),
+    q(LITE, "SELECT * FROM pragma_database_list()", Refuse),
+    q(LITE, "SELECT * FROM main.pragma_index_list('customers')", Refuse),
+    q(PG, "SELECT 'customers'::regclass::oid", Refuse),
+    q(PG, "SELECT CAST('{schema}.customers' AS pg_catalog.regclass)", Refuse),
+    q(PG, "SELECT id FROM customers WHERE 'customers'::regclass IS NOT NULL", Refuse),
+    q(PG, "SELECT * FROM pg_ls_dir('.')", Refuse),
+    // Class 6: expressions the resolver never visits.
+    q(PG, "SELECT id FROM customers TABLESAMPLE BERNOULLI ((SELECT count(*) FROM orders))", Refuse),
+    q(
+        PG,
+        "SELECT id FROM orders TABLESAMPLE SYSTEM ((SELECT 100 FROM customers WHERE ssn LIKE '531%'))",
+        Refuse,
+    ),
     // Everyday reads: exact counts.
     q(ALL, "SELECT * FROM customers", Rows(3)),
     q(ALL, "SELECT id, name FROM customers", Rows(3)),
@@ -755,6 +773,76 @@ static READS: &[Case] = &[
 // may be copied into an unmasked column.
 
 static WRITES: &[Case] = &[
+    // Issue 8: a write sees its masked target only through unmasked columns.
+    // 1. Whole-row references to the write target (PostgreSQL), in RETURNING, SET and WHERE.
+    q(PG, "UPDATE customers SET name = name WHERE id = 1 RETURNING concat(customers.*)", Refuse),
+    q(PG, "UPDATE customers SET name = name WHERE id = 1 RETURNING to_jsonb(customers.*)", Refuse),
+    q(PG, "UPDATE customers AS p SET name = name WHERE id = 1 RETURNING (p.*)::text", Refuse),
+    q(PG, "UPDATE customers AS p SET name = name WHERE id = 1 RETURNING row_to_json(p)", Refuse),
+    q(PG, "UPDATE customers SET name = name WHERE id = 1 RETURNING ARRAY[customers.*]", Refuse),
+    q(
+        PG,
+        "UPDATE customers SET name = name WHERE id = 1 RETURNING json_build_object('r', customers.*)",
+        Refuse,
+    ),
+    q(
+        PG,
+        "UPDATE customers SET name = name WHERE id = 1 RETURNING (SELECT concat(x.*) FROM (SELECT customers.*) x)",
+        Refuse,
+    ),
+    q(PG, "UPDATE {schema}.customers SET name = name WHERE id = 1 RETURNING {schema}.customers.*", Refuse),
+    q(PG, "UPDATE customers AS \"P\" SET name = name WHERE id = 1 RETURNING to_jsonb(\"P\")", Refuse),
+    q(
+        PG,
+        "UPDATE customers SET name = name FROM orders o WHERE o.customer_id = customers.id AND customers.id = 1 \
+         RETURNING to_jsonb(customers)",
+        Refuse,
+    ),
+    q(PG, "UPDATE customers SET name = to_jsonb(customers.*) ->> 'ssn' WHERE id = 1", Refuse),
+    q(PG, "UPDATE customers SET name = (customers).email WHERE id = 1", Refuse),
+    q(PG, "UPDATE customers SET name = name WHERE id = 1 AND concat(customers.*) LIKE '%-77-%'", Refuse),
+    q(PG, "DELETE FROM customers AS c WHERE c.id = 999 AND row_to_json(c)::text LIKE '%leak%'", Refuse),
+    q(PG | LITE, "UPDATE customers SET name = name WHERE id = 1 RETURNING email", Refuse),
+    q(PG | LITE, "UPDATE customers SET name = name WHERE id = 1 RETURNING \"SSN\"", Refuse),
+    q(ALL, "DELETE FROM customers WHERE id = 999 RETURNING *", Refuse),
+    q(ALL, "DELETE FROM customers WHERE id = 999 RETURNING card", Refuse),
+    // 2. Identifier truncation: PostgreSQL reads these two aliases as one.
+    q(
+        PG,
+        "UPDATE customers AS aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaax SET name = name WHERE id = 1 RETURNING aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaay.ssn",
+        Refuse,
+    ),
+    q(
+        PG,
+        "UPDATE customers AS \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaax\" SET name = name WHERE id = 1 RETURNING concat(\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaay\".*)",
+        Refuse,
+    ),
+    // 3. ORDER BY ... LIMIT in writes: which row changes reveals the order of clear values.
+    q(
+        MY,
+        "UPDATE customers SET name = 'x' WHERE id IN (1, 2) ORDER BY ssn LIKE '%-0011%' DESC LIMIT 1",
+        Refuse,
+    ),
+    q(MY, "UPDATE customers SET name = 'x' WHERE id IN (1, 2) ORDER BY customers.EMAIL DESC LIMIT 1", Refuse),
+    q(MY, "UPDATE customers AS c SET c.name = 'x' WHERE c.id IN (1, 2) ORDER BY c.`card` LIMIT 1", Refuse),
+    q(MY, "DELETE FROM customers WHERE id IN (998, 999) ORDER BY ssn LIMIT 1", Refuse),
+    q(MY, "UPDATE customers SET name = 'ordered' WHERE id IN (1, 2) ORDER BY id DESC LIMIT 1", Affected(1)),
+    // 4. Masked columns are not writable by default.
+    q(ALL, "UPDATE customers SET ssn = 'x' WHERE id = 2", Refuse),
+    q(ALL, "UPDATE customers SET SSN = NULL WHERE id = 2", Refuse),
+    q(PG | MY, "UPDATE {schema}.customers AS c SET email = 'x' WHERE c.id = 2", Refuse),
+    q(ALL, "INSERT INTO customers (id, tenant_id, name, email) VALUES (240, '1', 'n', 'e@x')", Refuse),
+    q(MY, "INSERT INTO customers SET id = 241, tenant_id = '1', name = 'n', card = '1'", Refuse),
+    q(ALL, "INSERT INTO customers VALUES (243, '1', 'n', NULL, NULL, NULL)", Refuse),
+    q(ALL, "INSERT INTO customers (id, tenant_id, name) VALUES (242, '1', 'legit')", Affected(1)),
+    q(ALL, "UPDATE customers SET name = 'legit too' WHERE id = 242", Affected(1)),
+    // 5. Catalog look-ups by name on a datasource plugins judge (the casts and table functions
+    // are refused everywhere; see READS).
+    q(PG, "SELECT to_regclass('customers') IS NOT NULL", Refuse),
+    q(PG, "SELECT has_table_privilege('customers', 'SELECT')", Refuse),
+    // 7. A NUL character PostgreSQL cannot store: a clear 400, nothing sent.
+    q(PG, "UPDATE customers SET name = 'a\0b' WHERE id = 1", Refuse),
+    qp(PG, "UPDATE customers SET name = $1 WHERE id = 1", &["a\0b"], Refuse),
     // New rows outside tenant 1, spelled every way.
     q(ALL, "INSERT INTO orders VALUES (211, '2', 1, 1, 'planted')", Refuse),
     q(

@@ -181,6 +181,20 @@ const HIDDEN_READS: &[&str] = &[
     "pg_stat_get_tuples_inserted",
     "pg_get_viewdef",
     "currtid2",
+    // PostgreSQL name look-ups: whether a relation exists, what it is, who may read it.
+    "to_regclass",
+    "to_regcollation",
+    "to_regnamespace",
+    "to_regoper",
+    "to_regoperator",
+    "to_regproc",
+    "to_regprocedure",
+    "to_regrole",
+    "to_regtype",
+    "to_regtypemod",
+    "obj_description",
+    "col_description",
+    "shobj_description",
     // MySQL / MariaDB.
     "load_file",
     "sys_exec",
@@ -199,7 +213,11 @@ const HIDDEN_READS: &[&str] = &[
 pub(crate) fn check_hidden_reads(facts: &StatementFacts) -> Result<(), RewriteError> {
     for function in &facts.functions {
         let name = function.rsplit('.').next().unwrap_or(function);
-        if HIDDEN_READS.contains(&name) || name.starts_with("dblink") || name.starts_with("pg_") {
+        if HIDDEN_READS.contains(&name)
+            || name.starts_with("dblink")
+            || name.starts_with("pg_")
+            || (name.starts_with("has_") && name.ends_with("_privilege"))
+        {
             return Err(RewriteError::Refused(format!(
                 "the function {function} reads relations policy cannot see"
             )));
