@@ -35,6 +35,7 @@ url = "mysql://wrong-scheme"
 max_rows = 0
 catalog_refresh_seconds = 0
 mask_secret = "short-secret"
+writable_masked_columns = ["customers.email", "email", "a..b"]
 
 [datasources.lite]
 kind = "sqlite"
@@ -53,6 +54,8 @@ kind = "oracle"
         "datasources.pg.max_rows",
         "datasources.pg.catalog_refresh_seconds",
         "datasources.pg.mask_secret: must be at least 16 bytes",
+        "datasources.pg.writable_masked_columns: \"email\" is not",
+        "datasources.pg.writable_masked_columns: \"a..b\" is not",
         "datasources.lite.path",
         "datasources.lite.statements",
         "datasources.odd.kind",

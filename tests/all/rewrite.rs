@@ -234,3 +234,38 @@ async fn keyed_hash_uses_the_datasource_secret_and_refuses_without_one() {
     assert_eq!((status, body["error"]["code"].clone()), (403, json!("policy_denied")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("`pii`"), "{body}");
 }
+
+/// Masked columns are not writable by default; `writable_masked_columns` lets a caller write
+/// one, which it still reads masked.
+#[tokio::test]
+async fn masked_columns_are_writable_only_where_the_operator_allows() {
+    let schema = PgSchema::new(&(SCHEMA.join(";\n") + ";")).await;
+    let start = |extra: &str| {
+        let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), schema.datasource(extra), plugins());
+        async move { Sluice::start(&toml, std::path::Path::new(".")).await }
+    };
+    let insert = "INSERT INTO customers (id, tenant_id, name, email) VALUES (10, '1', 'New', 'new.secret@example.com')";
+    let sluice = start("").await;
+    let (status, body) = as_tenant(&sluice, KEY, insert, json!([])).await;
+    assert_eq!((status, body["error"]["code"].clone()), (403, json!("statement_not_allowed")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("writable_masked_columns"), "{body}");
+    let (status, body) =
+        as_tenant(&sluice, KEY, "UPDATE customers SET email = 'x@example.com' WHERE id = 1", json!([])).await;
+    assert_eq!(status, 403, "{body}");
+
+    let sluice = start("writable_masked_columns = [\"customers.email\"]").await;
+    let (status, body) = as_tenant(&sluice, KEY, insert, json!([])).await;
+    assert_eq!((status, body["rows_affected"].clone()), (200, json!(1)), "{body}");
+    let (status, body) =
+        as_tenant(&sluice, KEY, "SELECT email FROM customers WHERE id = 10", json!([])).await;
+    assert_eq!((status, body["rows"].clone()), (200, json!([["n***@example.com"]])), "{body}");
+    // Writable, still unreadable: not as a SET source, and not through RETURNING.
+    for sql in [
+        "UPDATE customers SET name = email WHERE id = 10",
+        "UPDATE customers SET email = 'y@example.com' WHERE id = 10 RETURNING email",
+        "UPDATE customers SET ssn = '1' WHERE id = 10",
+    ] {
+        let (status, body) = as_tenant(&sluice, KEY, sql, json!([])).await;
+        assert_eq!(status, 403, "{sql}: {body}");
+    }
+}
