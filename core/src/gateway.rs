@@ -374,6 +374,12 @@ async fn prepare<'a>(
     let unchanged =
         || Prepared { sql: Cow::Borrowed(&analysis.sql), params: Cow::Borrowed(params), masks: None };
     let kind = analysis.facts.kind;
+    let dialect = ds.connector.dialect();
+    // DDL and TRUNCATE skip the catalog check below (they name relations that may not exist
+    // yet), but never a system catalog.
+    if let Some(system) = analysis.facts.relations.iter().find(|r| dialect.is_system_relation(&r.relation)) {
+        return Err(RewriteError::UnknownRelation(system.relation.to_string()).into());
+    }
     let plain = matches!(
         kind,
         StatementKind::Read | StatementKind::Insert | StatementKind::Update | StatementKind::Delete
@@ -385,7 +391,6 @@ async fn prepare<'a>(
     if !plain && protected.is_none() {
         return Ok(unchanged());
     }
-    let dialect = ds.connector.dialect();
     let catalog = known_catalog(ds, dialect, analysis).await?;
     let Some(outcome) = protected else {
         return Ok(unchanged());

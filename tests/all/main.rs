@@ -27,4 +27,5 @@ mod quickstart;
 mod readme;
 mod recovery;
 mod rewrite;
+mod statements;
 mod telemetry;

@@ -141,6 +141,29 @@ impl Dialect {
         }
     }
 
+    /// Whether `relation` (as the analyser normalised it) lives in the database's own catalog:
+    /// PostgreSQL's `pg_*` and `information_schema` schemas (and unqualified `pg_*` names,
+    /// since `pg_catalog` is searched first), MySQL's `mysql`, `sys`, `information_schema`
+    /// and `performance_schema`, SQLite's `sqlite_*` tables. No statement may name one, DDL
+    /// and TRUNCATE included.
+    pub fn is_system_relation(self, relation: &crate::analyse::RelationName) -> bool {
+        let starts =
+            |s: &str, prefix: &str| s.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix));
+        let schema = relation.schema.as_deref();
+        match self {
+            Dialect::Postgres => match schema {
+                Some(schema) => starts(schema, "pg_") || schema == "information_schema",
+                None => starts(&relation.name, "pg_"),
+            },
+            Dialect::MySql => schema.is_some_and(|schema| {
+                ["mysql", "sys", "information_schema", "performance_schema"]
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(schema))
+            }),
+            Dialect::Sqlite => starts(&relation.name, "sqlite_"),
+        }
+    }
+
     /// Whether text values and statement text may hold NUL characters. PostgreSQL's text types
     /// cannot: a NUL would fail on the wire, after a connection was taken, instead of being
     /// refused up front.

@@ -13,6 +13,7 @@ mod dialect;
 mod error;
 mod facts;
 mod lexical;
+mod literals;
 mod parse;
 mod resolve;
 mod roundtrip;
@@ -52,6 +53,7 @@ pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
     let placeholders = lexical::count(dialect, &statement)?;
     let (facts, references, visited) = resolver.finish(kind, &statement, placeholders);
     coverage::check(&statement, &visited, kind != StatementKind::Ddl)?;
-    let sql = roundtrip::verified_sql(dialect, &statement)?;
-    Ok(Analysis { facts, references, statement, sql })
+    let verified = roundtrip::verified_sql(dialect, &statement)?;
+    literals::check(dialect, sql, &verified)?;
+    Ok(Analysis { facts, references, statement, sql: verified })
 }

@@ -24,13 +24,73 @@ pub(crate) fn parse_one(dialect: Dialect, sql: &str) -> Result<Statement, Analys
         .with_options(options)
         .try_with_sql(sql)
         .and_then(|mut parser| parser.parse_statements())
-        .map_err(|e| AnalyseError::Parse(capped(&e.to_string())))?;
+        .map_err(|e| match never_forwarded(dialect, sql) {
+            Some(keyword) => AnalyseError::NotAllowed(keyword),
+            None => AnalyseError::Parse(capped(&e.to_string())),
+        })?;
     let count = statements.len();
     let mut statements = statements.into_iter();
     match (statements.next(), statements.next()) {
         (Some(statement), None) => Ok(statement),
         _ => Err(AnalyseError::StatementCount(count)),
     }
+}
+
+/// Statement kinds Sluice never forwards, by their first keyword: a form sqlparser cannot
+/// parse (`VACUUM ANALYZE t`, `DO $$ ... $$`) gets the same answer as one it can (`VACUUM t`),
+/// instead of a parse error.
+const NEVER_FORWARDED: &[&str] = &[
+    "ANALYZE",
+    "ATTACH",
+    "BEGIN",
+    "CALL",
+    "CHECKPOINT",
+    "CLOSE",
+    "CLUSTER",
+    "COMMIT",
+    "COPY",
+    "DEALLOCATE",
+    "DECLARE",
+    "DETACH",
+    "DISCARD",
+    "DO",
+    "END",
+    "EXECUTE",
+    "FETCH",
+    "FLUSH",
+    "GRANT",
+    "HANDLER",
+    "KILL",
+    "LISTEN",
+    "LOAD",
+    "LOCK",
+    "MOVE",
+    "NOTIFY",
+    "PRAGMA",
+    "PREPARE",
+    "REINDEX",
+    "RELEASE",
+    "RESET",
+    "REVOKE",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "SET",
+    "START",
+    "UNLISTEN",
+    "UNLOCK",
+    "USE",
+    "VACUUM",
+];
+
+/// The statement's first keyword, upper-case, when it names a kind Sluice never forwards.
+fn never_forwarded(dialect: Dialect, sql: &str) -> Option<String> {
+    let tokens = sqlparser::tokenizer::Tokenizer::new(dialect.parser_dialect(), sql).tokenize().ok()?;
+    let first = tokens.iter().find(|t| !matches!(t, sqlparser::tokenizer::Token::Whitespace(_)))?;
+    let sqlparser::tokenizer::Token::Word(word) = first else {
+        return None;
+    };
+    let keyword = word.value.to_ascii_uppercase();
+    (word.quote_style.is_none() && NEVER_FORWARDED.contains(&keyword.as_str())).then_some(keyword)
 }
 
 pub(crate) fn capped(message: &str) -> String {

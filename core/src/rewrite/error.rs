@@ -65,6 +65,11 @@ pub enum RewriteError {
         /// The masked column.
         column: String,
     },
+    /// The statement calls a function that reads relations named in its arguments (or the
+    /// system catalog), which policy cannot see; refused whether or not the statement names a
+    /// protected relation.
+    #[error("the function {0} reads relations policy cannot see")]
+    HiddenRead(String),
     /// The statement uses a construct that row filters or masks cannot cover.
     #[error("{0}; the statement touches relations protected by row filters or masks")]
     Refused(String),
@@ -83,9 +88,10 @@ impl RewriteError {
             RewriteError::BadFilter { .. }
             | RewriteError::MissingAttribute { .. }
             | RewriteError::BadMask { .. } => ErrorCode::PolicyDenied,
-            RewriteError::Refused(_) | RewriteError::MaskedWrite { .. } | RewriteError::Verification(_) => {
-                ErrorCode::StatementNotAllowed
-            }
+            RewriteError::Refused(_)
+            | RewriteError::HiddenRead(_)
+            | RewriteError::MaskedWrite { .. }
+            | RewriteError::Verification(_) => ErrorCode::StatementNotAllowed,
         }
     }
 }

@@ -218,9 +218,7 @@ pub(crate) fn check_hidden_reads(facts: &StatementFacts) -> Result<(), RewriteEr
             || name.starts_with("pg_")
             || (name.starts_with("has_") && name.ends_with("_privilege"))
         {
-            return Err(RewriteError::Refused(format!(
-                "the function {function} reads relations policy cannot see"
-            )));
+            return Err(RewriteError::HiddenRead(function.clone()));
         }
     }
     Ok(())

@@ -55,7 +55,7 @@ impl Protection {
 /// protected relation without the statement naming it.
 ///
 /// # Errors
-/// [`RewriteError::Refused`] naming the function.
+/// [`RewriteError::HiddenRead`] naming the function.
 pub fn check_hidden_reads(facts: &analyse::StatementFacts) -> Result<(), RewriteError> {
     guard::check_hidden_reads(facts)
 }

@@ -2,8 +2,8 @@
 //! them), every other relation is read.
 
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Delete, FromTable, Insert, OnConflictAction, OnInsert, SelectItem,
-    TableObject, Update, UpdateTableFromKind,
+    Assignment, AssignmentTarget, Delete, FromTable, Insert, ObjectName, OnConflictAction, OnInsert,
+    SelectItem, TableFactor, TableObject, Update, UpdateTableFromKind,
 };
 
 use super::scope::{Source, Target};
@@ -12,6 +12,30 @@ use crate::analyse::{Access, AnalyseError, ColumnUsage, RelationName, StatementK
 
 fn unsupported<T>(what: &str) -> Result<T, AnalyseError> {
     Err(AnalyseError::Unsupported(what.into()))
+}
+
+/// sqlparser reads MySQL's `UPDATE LOW_PRIORITY t`, `UPDATE IGNORE t` and `DELETE IGNORE FROM t`
+/// as a table named after the modifier; the database reads a modifier. Both words are reserved
+/// in MySQL, so an unquoted one in a table's place is always the modifier, and is refused by
+/// name rather than as an unknown table.
+fn refuse_modifier(name: &ObjectName) -> Result<(), AnalyseError> {
+    match name.0.as_slice() {
+        [part] => match part.as_ident() {
+            Some(ident)
+                if ident.quote_style.is_none()
+                    && ["low_priority", "ignore", "quick"]
+                        .iter()
+                        .any(|m| ident.value.eq_ignore_ascii_case(m)) =>
+            {
+                Err(AnalyseError::Unsupported(format!(
+                    "the {} modifier of UPDATE / DELETE",
+                    ident.value.to_ascii_uppercase()
+                )))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 impl Resolver {
@@ -77,6 +101,9 @@ impl Resolver {
     /// an assignment may reach is written too.
     pub(crate) fn update(&mut self, update: &Update) -> Result<(), AnalyseError> {
         self.record_effect(StatementKind::Update);
+        if let TableFactor::Table { name, .. } = &update.table.relation {
+            refuse_modifier(name)?;
+        }
         if update.on_cluster.is_some() || update.output.is_some() || update.settings.is_some() {
             return unsupported("UPDATE ON CLUSTER/OUTPUT/SETTINGS");
         }
@@ -155,6 +182,9 @@ impl Resolver {
         self.record_effect(StatementKind::Delete);
         if delete.on_cluster.is_some() || delete.output.is_some() || delete.settings.is_some() {
             return unsupported("DELETE ON CLUSTER/OUTPUT/SETTINGS");
+        }
+        for name in &delete.tables {
+            refuse_modifier(name)?;
         }
         self.scopes.push_frame();
         let from = match &delete.from {

@@ -43,6 +43,14 @@ impl Resolver {
         let Some((column, qualifier)) = parts.split_last() else {
             return;
         };
+        // `SET c = DEFAULT`, `VALUES (DEFAULT)`: the keyword, not a column (one named so must be
+        // quoted in every dialect here).
+        if qualifier.is_empty()
+            && column.quote_style.is_none()
+            && column.value.eq_ignore_ascii_case("default")
+        {
+            return;
+        }
         let column = self.dialect.normalise_column_ident(column);
         let relation = if qualifier.is_empty() {
             if matches!(usage, ColumnUsage::Ordering | ColumnUsage::Grouping)

@@ -122,6 +122,9 @@ impl Resolver {
                 if let Some(args) = args {
                     return self.table_function(name, args, alias.as_ref());
                 }
+                // `t (x, y)` renames the columns by position, which only the catalog could map back:
+                // the whole relation counts as read, and names through the alias are not its own.
+                let renamed = alias.as_ref().is_some_and(|a| !a.columns.is_empty());
                 let alias = self.alias_name(alias.as_ref());
                 if self.is_cte(name) {
                     let visible = alias.or_else(|| self.relation_parts(name).ok()?.pop());
@@ -133,7 +136,14 @@ impl Resolver {
                 let relation = self.relation_name(name)?;
                 self.record_relation(relation.clone(), Access::Read);
                 self.record_read_reference(name, relation.clone());
-                self.scopes.add_source(Source::base(relation, alias));
+                if renamed {
+                    self.record_column(Some(relation), "*".into(), ColumnUsage::Projection);
+                    if let Some(source) = Source::opaque(alias) {
+                        self.scopes.add_source(source);
+                    }
+                } else {
+                    self.scopes.add_source(Source::base(relation, alias));
+                }
                 Ok(())
             }
             TableFactor::Derived { subquery, alias, .. } => {
