@@ -269,3 +269,78 @@ async fn masked_columns_are_writable_only_where_the_operator_allows() {
         assert_eq!(status, 403, "{sql}: {body}");
     }
 }
+
+/// The rewritten text and parameters of `sql` as the caller `KEY` (tenant 1), as the gateway
+/// builds them.
+async fn rewritten(sluice: &Sluice, sql: &str, params: &[Value]) -> (String, Vec<Value>) {
+    use sluice_core::auth::Principal;
+    use sluice_core::policy::{PolicyInput, RequestMeta};
+    let ds = &sluice.gateway.datasources["app"];
+    let dialect = ds.connector.dialect();
+    let analysis = sluice_core::analyse::analyse(dialect, sql).unwrap();
+    let principal = Principal {
+        id: "tester".into(),
+        roles: vec!["analyst".into()],
+        attributes: [("tenant_id".to_owned(), "1".to_owned())].into(),
+    };
+    let meta = RequestMeta::default();
+    let input = PolicyInput {
+        principal: &principal,
+        datasource: "app",
+        dialect,
+        facts: &analysis.facts,
+        text: &analysis.sql,
+        request: &meta,
+    };
+    let outcome = sluice.gateway.policy.as_ref().unwrap().evaluate(&input).await;
+    let catalog = ds.catalog.get(ds.connector.as_ref()).await.unwrap();
+    let protection =
+        sluice_core::rewrite::plan(dialect, &outcome, &catalog, &ds.settings.writable_masked_columns)
+            .unwrap();
+    let out = sluice_core::rewrite::rewrite(sluice_core::rewrite::RewriteInput {
+        dialect,
+        analysis: &analysis,
+        catalog: &catalog,
+        protection: &protection,
+        principal: &principal,
+        params,
+        secret: None,
+    })
+    .unwrap();
+    (out.sql, out.params)
+}
+
+/// A protected point lookup reads one row through the primary key, not the whole tenant:
+/// the caller's `id = $1` is copied inside the fence. Shown by PostgreSQL's own plan.
+#[tokio::test]
+async fn a_protected_point_lookup_uses_the_primary_key_on_postgres() {
+    let schema = PgSchema::new(
+        "CREATE TABLE customers (id INT PRIMARY KEY, tenant_id VARCHAR(10) NOT NULL, name VARCHAR(50), \
+         email VARCHAR(100), ssn VARCHAR(20));
+         CREATE INDEX ON customers (tenant_id);
+         INSERT INTO customers SELECT i, (i % 5)::text, 'n' || i, 'e' || i || '@x.example', NULL
+           FROM generate_series(1, 20000) AS i;
+         ANALYZE customers",
+    )
+    .await;
+    let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), schema.datasource(""), plugins());
+    let sluice = Sluice::start(&toml, std::path::Path::new(".")).await;
+    let sql = "SELECT id, name, email FROM customers WHERE id = $1";
+    let (text, params) = rewritten(&sluice, sql, &[json!(4206)]).await;
+    assert_eq!(params, vec![json!(4206), json!("1")], "{text}");
+
+    let plan: Value = schema
+        .client
+        .query_one(&format!("EXPLAIN (FORMAT JSON) {text}"), &[&4206_i32, &"1"])
+        .await
+        .unwrap()
+        .get(0);
+    let plan = plan.to_string();
+    assert!(plan.contains("customers_pkey"), "the lookup does not use the primary key: {plan}");
+    assert!(!plan.contains("customers_tenant_id_idx"), "the lookup reads the tenant: {plan}");
+    // And the answer is the caller's row, masked.
+    let (status, body) = as_tenant(&sluice, KEY, sql, json!([4206])).await;
+    assert_eq!((status, body["rows"].clone()), (200, json!([[4206, "n4206", "e***@x.example"]])), "{body}");
+    let (_, body) = as_tenant(&sluice, KEY, sql, json!([4207])).await;
+    assert_eq!(body["row_count"], json!(0), "another tenant's row: {body}");
+}

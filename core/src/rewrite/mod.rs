@@ -9,7 +9,8 @@
 //! 2. `write`: DML on a protected relation gets the filter in WHERE, and new rows are checked
 //!    against it; masked columns of the target cannot be read.
 //! 3. `read`: every FROM item naming a protected relation becomes a derived table applying the
-//!    filters and masks ([`mask`] renders each mask per dialect).
+//!    filters and masks ([`mask`] renders each mask per dialect); `pushdown` copies caller
+//!    conditions that are safe on any row inside it, so indexes still serve point lookups.
 //! 4. `bind`: injected filter values become native parameters; the final text is parsed
 //!    again and compared with the rewritten AST (the fixpoint check) before anything runs.
 
@@ -20,6 +21,7 @@ mod guard;
 pub mod mask;
 mod predicate;
 mod protect;
+mod pushdown;
 mod read;
 #[cfg(test)]
 mod tests;

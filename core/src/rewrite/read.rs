@@ -23,6 +23,7 @@ use super::error::{RewriteError, refused};
 use super::mask::{MaskDialect, render_mask};
 use super::predicate::compile_all;
 use super::protect::{Plan, Protected, column_type, quote};
+use super::pushdown;
 
 /// What a read rewrite needs besides the statement.
 pub(crate) struct ReadContext<'a> {
@@ -60,7 +61,8 @@ pub(crate) fn wrap_reads(
             return refused(format!("{} is read in a form that cannot be filtered (e.g. TABLE t)", key));
         }
     }
-    let mut wrapper = Wrapper { cx, expected, binder, wrapped: Vec::new(), qualified: Vec::new() };
+    let pushed = pushdown::conditions(cx.dialect, statement, &expected);
+    let mut wrapper = Wrapper { cx, expected, pushed, binder, wrapped: Vec::new(), qualified: Vec::new() };
     if let ControlFlow::Break(error) = statement.visit(&mut wrapper) {
         return Err(error);
     }
@@ -79,6 +81,8 @@ pub(crate) fn wrap_reads(
 struct Wrapper<'a, 'b> {
     cx: &'a ReadContext<'a>,
     expected: BTreeMap<RefPosition, &'a Protected>,
+    /// Caller conditions to copy inside each fence (see `pushdown`).
+    pushed: BTreeMap<RefPosition, Vec<String>>,
     binder: &'b mut Binder,
     wrapped: Vec<(Ident, RelationName)>,
     /// `(schema, name)` of wrapped references written schema-qualified without an alias.
@@ -117,9 +121,13 @@ impl VisitorMut for Wrapper<'_, '_> {
         let TableFactor::Table { name, alias, .. } = factor else {
             return ControlFlow::Continue(());
         };
-        let Some(protected) = References::position(name).and_then(|at| self.expected.remove(&at)) else {
+        let Some(at) = References::position(name) else {
             return ControlFlow::Continue(());
         };
+        let Some(protected) = self.expected.remove(&at) else {
+            return ControlFlow::Continue(());
+        };
+        let pushed = self.pushed.remove(&at).unwrap_or_default();
         if alias.is_none()
             && let [schema, table] = name.0.as_slice()
             && let (Some(schema), Some(table)) = (schema.as_ident(), table.as_ident())
@@ -135,7 +143,7 @@ impl VisitorMut for Wrapper<'_, '_> {
             columns: Vec::new(),
             at: None,
         });
-        match plain_reference(factor).and_then(|()| derived(self.cx, protected, self.binder)) {
+        match plain_reference(factor).and_then(|()| derived(self.cx, protected, &pushed, self.binder)) {
             Ok(subquery) => {
                 self.wrapped.push((alias.name.clone(), protected.relation.clone()));
                 *factor = TableFactor::Derived {
@@ -183,8 +191,14 @@ fn plain_reference(factor: &TableFactor) -> Result<(), RewriteError> {
     Ok(())
 }
 
-/// `SELECT c1, <mask>(c2) AS c2, … FROM "schema"."t" WHERE <filters> <fence>` for `protected`.
-fn derived(cx: &ReadContext<'_>, protected: &Protected, binder: &mut Binder) -> Result<Query, RewriteError> {
+/// `SELECT c1, <mask>(c2) AS c2, … FROM "schema"."t" WHERE <filters> AND <pushed> <fence>` for
+/// `protected`, where `pushed` are caller conditions safe to evaluate on any row.
+fn derived(
+    cx: &ReadContext<'_>,
+    protected: &Protected,
+    pushed: &[String],
+    binder: &mut Binder,
+) -> Result<Query, RewriteError> {
     let dialect = cx.dialect;
     let mut list = Vec::with_capacity(protected.columns.len());
     for (index, column) in protected.columns.iter().enumerate() {
@@ -216,8 +230,9 @@ fn derived(cx: &ReadContext<'_>, protected: &Protected, binder: &mut Binder) -> 
     };
     let filters = compile_all(dialect, protected, cx.principal, binder, None)?;
     let mut text = format!("SELECT {} FROM {table}", list.join(", "));
-    if !filters.is_empty() {
-        let conditions: Vec<String> = filters.iter().map(ToString::to_string).collect();
+    if !filters.is_empty() || !pushed.is_empty() {
+        let mut conditions: Vec<String> = filters.iter().map(ToString::to_string).collect();
+        conditions.extend(pushed.iter().map(|c| format!("({c})")));
         text.push_str(" WHERE ");
         text.push_str(&conditions.join(" AND "));
     }

@@ -114,7 +114,7 @@ fn postgres_wraps_the_table_keeps_the_alias_and_numbers_the_filter_after_the_cal
     assert_eq!(
         sql,
         "SELECT c.email FROM (SELECT \"id\", \"tenant_id\", CASE WHEN 1 = 0 THEN \"email\" END AS \"email\" \
-         FROM \"public\".\"customers\" WHERE (tenant_id = $2) OFFSET 0) AS c WHERE c.id = $1"
+         FROM \"public\".\"customers\" WHERE (tenant_id = $2) AND (\"id\" = $1) OFFSET 0) AS c WHERE c.id = $1"
     );
     assert_eq!(params, vec![json!(5), json!("7")]);
 }
@@ -406,4 +406,51 @@ fn masked_columns_are_not_writable_unless_the_operator_says_so() {
         secret: None,
     });
     assert!(matches!(out, Err(RewriteError::Refused(_))), "{out:?}");
+}
+
+/// Which caller conditions are copied inside the fence, where an index can serve them.
+#[test]
+fn safe_conditions_are_copied_inside_the_fence() {
+    let inside = |dialect: Dialect, sql: &str, params: Json| {
+        let (text, _) = run(dialect, sql, params, FILTER).unwrap();
+        let start = text.find("WHERE (tenant_id").unwrap();
+        let end = text[start..].find(" OFFSET 0").or_else(|| text[start..].find(" LIMIT")).unwrap();
+        text[start..start + end].to_owned()
+    };
+    let pg = |sql: &str| {
+        let params: Vec<Json> = (1..=sql.matches('$').count()).map(|n| json!(n)).collect();
+        inside(Dialect::Postgres, sql, Json::Array(params))
+    };
+    assert_eq!(pg("SELECT id FROM customers WHERE id = $1"), "WHERE (tenant_id = $2) AND (\"id\" = $1)");
+    assert_eq!(
+        pg(
+            "SELECT id FROM customers AS c WHERE c.id IN (1, $1) AND c.tenant_id IS NOT NULL AND id BETWEEN 1 AND 9"
+        ),
+        "WHERE (tenant_id = $2) AND (\"id\" IN (1, $1)) AND (\"tenant_id\" IS NOT NULL) AND (\"id\" BETWEEN 1 AND 9)"
+    );
+    // Not copied: a masked column, a computed value, a disjunction, another relation's
+    // column, and anything under an outer join (a removed row would turn into a NULL one).
+    for sql in [
+        "SELECT id FROM customers WHERE email = 'x'",
+        "SELECT id FROM customers WHERE id + 0 = 1",
+        "SELECT id FROM customers WHERE id = 1 OR id = 2",
+        "SELECT id FROM customers AS c WHERE c.id = (SELECT 1)",
+        "SELECT c.id FROM notes n LEFT JOIN customers c ON c.id = n.id WHERE c.id = 1",
+    ] {
+        assert_eq!(pg(sql), "WHERE (tenant_id = $1)", "{sql}");
+    }
+    // A correlated subquery copies its own conditions only.
+    assert_eq!(
+        pg(
+            "SELECT n.id FROM notes n WHERE EXISTS (SELECT 1 FROM customers c WHERE c.id = n.id AND c.id = 5)"
+        ),
+        "WHERE (tenant_id = $1) AND (\"id\" = 5)"
+    );
+    // MySQL binds `?` by position: a copy would shift the others; literals are copied.
+    let my = |sql: &str| inside(Dialect::MySql, sql, json!([1]));
+    assert_eq!(my("SELECT id FROM customers WHERE id = ?"), "WHERE (tenant_id = ?)");
+    assert_eq!(
+        my("SELECT id FROM customers WHERE id = 7 AND id = ?"),
+        "WHERE (tenant_id = ?) AND (`id` = 7)"
+    );
 }

@@ -1,0 +1,210 @@
+//! Caller conditions that may run inside a protected relation's fence, so that the database
+//! can use an index on them.
+//!
+//! The fence keeps the caller's conditions out of the derived table so that none is evaluated
+//! on a row the row filter removes (an error such as `1/(x - 42)` would report on it). That
+//! also keeps `id = $1` out, and a point lookup reads the whole tenant. A condition may go
+//! inside when evaluating it on a hidden row can neither raise an error nor show anything,
+//! and when filtering earlier cannot change the result:
+//!
+//! * it is a conjunct of the WHERE of a query block whose only FROM item is the protected
+//!   relation (no join, so no outer join can turn a removed row into a NULL-extended one);
+//! * it compares an unmasked column of that relation, of a type whose comparisons cannot fail
+//!   on a value, with constants: `c = k` (and `<>`, `<`, `<=`, `>`, `>=`), `c IN (k, ...)`,
+//!   `c BETWEEN k AND k`, `c IS [NOT] NULL`; a constant is a literal, or on PostgreSQL a
+//!   `$n` parameter (elsewhere `?` binds by position, and a copy would shift the others).
+//!
+//! The condition is copied, not moved: the caller's WHERE keeps it, so the result is the
+//! same with or without the copy, and only the amount of work changes.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    BinaryOperator, Expr, Ident, InTarget, Select, Statement, TableFactor, Value, Visit, Visitor,
+};
+
+use crate::analyse::{Dialect, RefPosition, References};
+
+use super::ColumnType;
+use super::protect::{Protected, column_type, quote};
+
+/// Types whose comparison operators raise no error that depends on a stored value.
+fn comparable(column_type: ColumnType) -> bool {
+    matches!(
+        column_type,
+        ColumnType::Text
+            | ColumnType::Integer
+            | ColumnType::Decimal
+            | ColumnType::Float
+            | ColumnType::Date
+            | ColumnType::Timestamp
+            | ColumnType::Bool
+    )
+}
+
+/// The conditions to copy into each protected FROM item, by the item's position, printed as
+/// SQL over the relation's own (quoted) column names.
+pub(crate) fn conditions(
+    dialect: Dialect,
+    statement: &Statement,
+    expected: &BTreeMap<RefPosition, &Protected>,
+) -> BTreeMap<RefPosition, Vec<String>> {
+    let mut finder = Finder { dialect, expected, found: BTreeMap::new() };
+    let _ = statement.visit(&mut finder);
+    finder.found
+}
+
+struct Finder<'a> {
+    dialect: Dialect,
+    expected: &'a BTreeMap<RefPosition, &'a Protected>,
+    found: BTreeMap<RefPosition, Vec<String>>,
+}
+
+impl Visitor for Finder<'_> {
+    type Break = ();
+
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<()> {
+        let ([item], Some(selection)) = (select.from.as_slice(), &select.selection) else {
+            return ControlFlow::Continue(());
+        };
+        let TableFactor::Table { name, alias, .. } = &item.relation else {
+            return ControlFlow::Continue(());
+        };
+        if !item.joins.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let Some(at) = References::position(name) else {
+            return ControlFlow::Continue(());
+        };
+        let Some(protected) = self.expected.get(&at) else {
+            return ControlFlow::Continue(());
+        };
+        let visible = alias.as_ref().map(|a| &a.name).or_else(|| name.0.last().and_then(|p| p.as_ident()));
+        let Some(visible) = visible.map(|v| self.dialect.normalise_relation_ident(v)) else {
+            return ControlFlow::Continue(());
+        };
+        let copier = Copier { dialect: self.dialect, protected, visible: &visible };
+        let mut pushed = Vec::new();
+        for conjunct in conjuncts(selection) {
+            if let Some(condition) = copier.copy(conjunct) {
+                pushed.push(condition);
+            }
+        }
+        if !pushed.is_empty() {
+            self.found.insert(at, pushed);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The top-level AND-ed parts of `expr`.
+fn conjuncts(expr: &Expr) -> Vec<&Expr> {
+    match expr {
+        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+            let mut out = conjuncts(left);
+            out.extend(conjuncts(right));
+            out
+        }
+        Expr::Nested(inner) => conjuncts(inner),
+        other => vec![other],
+    }
+}
+
+struct Copier<'a> {
+    dialect: Dialect,
+    protected: &'a Protected,
+    /// The name the query block knows the relation by, normalised.
+    visible: &'a str,
+}
+
+impl Copier<'_> {
+    /// `conjunct` over the relation's quoted column name, when it may be copied inside.
+    fn copy(&self, conjunct: &Expr) -> Option<String> {
+        match conjunct {
+            Expr::BinaryOp { left, op, right } if comparison(op) => {
+                let (column, constant) = match (self.column(left), self.column(right)) {
+                    (Some(column), None) => (column, right),
+                    (None, Some(column)) => (column, left),
+                    _ => return None,
+                };
+                self.constant(constant).then(|| {
+                    let (l, r) = if self.column(left).is_some() {
+                        (column.clone(), constant.to_string())
+                    } else {
+                        (constant.to_string(), column.clone())
+                    };
+                    format!("{l} {op} {r}")
+                })
+            }
+            Expr::In { expr, target: InTarget::List(list), negated: false, global: false } => {
+                let column = self.column(expr)?;
+                list.iter().all(|k| self.constant(k)).then(|| {
+                    let items: Vec<String> = list.iter().map(ToString::to_string).collect();
+                    format!("{column} IN ({})", items.join(", "))
+                })
+            }
+            Expr::Between { expr, negated: false, low, high } => {
+                let column = self.column(expr)?;
+                (self.constant(low) && self.constant(high))
+                    .then(|| format!("{column} BETWEEN {low} AND {high}"))
+            }
+            Expr::IsNull(expr) => self.column(expr).map(|c| format!("{c} IS NULL")),
+            Expr::IsNotNull(expr) => self.column(expr).map(|c| format!("{c} IS NOT NULL")),
+            Expr::Nested(inner) => self.copy(inner),
+            _ => None,
+        }
+    }
+
+    /// The quoted name of an unmasked, comparable column of the relation that `expr` names
+    /// (unqualified, or qualified by the name the block knows the relation by).
+    fn column(&self, expr: &Expr) -> Option<String> {
+        let ident: &Ident = match expr {
+            Expr::Identifier(ident) => ident,
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [qualifier, column] if self.dialect.normalise_relation_ident(qualifier) == self.visible => {
+                    column
+                }
+                _ => return None,
+            },
+            Expr::Nested(inner) => return self.column(inner),
+            _ => return None,
+        };
+        let name = self.dialect.normalise_column_ident(ident);
+        let key = self.dialect.column_key(&name);
+        let (index, column) = self
+            .protected
+            .columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| self.dialect.column_key(&c.name) == key)?;
+        (!self.protected.masks.contains_key(&index) && comparable(column_type(&column.type_name)))
+            .then(|| quote(self.dialect, &column.name))
+    }
+
+    fn constant(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Value(v) => match &v.value {
+                Value::Number(..) | Value::SingleQuotedString(_) | Value::Boolean(_) => true,
+                Value::Placeholder(p) => {
+                    self.dialect == Dialect::Postgres && p.starts_with('$') && !p.contains(':')
+                }
+                _ => false,
+            },
+            Expr::Nested(inner) => self.constant(inner),
+            _ => false,
+        }
+    }
+}
+
+fn comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
