@@ -4,6 +4,8 @@ use mysql_async::Value as My;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use sluice_core::execute::{Column, ExecError, Value};
 
+use crate::temporal::{duration, fraction, is_calendar_date, is_time_of_day, iso_datetime, mysql_text};
+
 /// The `binary` pseudo-charset: the column holds bytes, not text.
 const BINARY_CHARSET: u16 = 63;
 
@@ -20,11 +22,22 @@ pub(crate) enum Kind {
     Decimal,
     Text,
     Bytes,
+    /// MySQL's JSON type (MariaDB's JSON is LONGTEXT and arrives as text).
     Json,
     Date,
     Time,
     DateTime,
     Timestamp,
+    /// A DATE (`date_only`), DATETIME or TIMESTAMP column holding a date that is not a calendar
+    /// date in this result: every value as MariaDB prints it, `decimals` fraction digits.
+    TemporalText {
+        date_only: bool,
+        decimals: u8,
+    },
+    /// A TIME column holding a value outside a day in this result: ISO 8601 durations.
+    Duration,
+    /// GEOMETRY: the stored bytes (a 4-byte little-endian SRID, then WKB), base64.
+    Geometry,
     /// `SELECT NULL`: always NULL.
     Null,
 }
@@ -40,13 +53,15 @@ impl Kind {
             (Kind::UInt8 | Kind::Decimal, _) => "numeric",
             (Kind::Float4, _) => "float4",
             (Kind::Float8, _) => "float8",
-            (Kind::Text | Kind::Null, _) => "text",
+            (Kind::Text | Kind::Null | Kind::TemporalText { .. }, _) => "text",
             (Kind::Bytes, _) => "bytes",
             (Kind::Json, _) => "json",
             (Kind::Date, _) => "date",
             (Kind::Time, _) => "time",
+            (Kind::Duration, _) => "interval",
             (Kind::DateTime, _) => "timestamp",
             (Kind::Timestamp, _) => "timestamptz",
+            (Kind::Geometry, _) => "geometry",
         }
     }
 }
@@ -91,6 +106,7 @@ fn kind(col: &mysql_async::Column) -> Option<Kind> {
         MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => Kind::DateTime,
         MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => Kind::Timestamp,
         MYSQL_TYPE_NULL => Kind::Null,
+        MYSQL_TYPE_GEOMETRY => Kind::Geometry,
         _ => return None,
     })
 }
@@ -108,6 +124,35 @@ pub(crate) fn columns(cols: &[mysql_async::Column]) -> Result<(Vec<Column>, Vec<
         kinds.push(k);
     }
     Ok((columns, kinds))
+}
+
+/// Settles the type of temporal columns once their rows are read: a zero or invalid date makes
+/// its column text, a TIME outside a day makes its column an interval (see `temporal`).
+pub(crate) fn settle(
+    cols: &[mysql_async::Column],
+    columns: &mut [Column],
+    kinds: &mut [Kind],
+    rows: &[Vec<My>],
+) {
+    for (i, ((kind, column), col)) in kinds.iter_mut().zip(columns.iter_mut()).zip(cols).enumerate() {
+        let mut values = rows.iter().filter_map(|r| r.get(i));
+        let settled = match *kind {
+            Kind::Date | Kind::DateTime | Kind::Timestamp
+                if values.any(|v| matches!(*v, My::Date(y, m, d, ..) if !is_calendar_date(y, m, d))) =>
+            {
+                Kind::TemporalText { date_only: *kind == Kind::Date, decimals: col.decimals() }
+            }
+            Kind::Time
+                if values
+                    .any(|v| matches!(*v, My::Time(neg, days, h, ..) if !is_time_of_day(neg, days, h))) =>
+            {
+                Kind::Duration
+            }
+            _ => continue,
+        };
+        *kind = settled;
+        column.type_name = settled.type_name(col).into();
+    }
 }
 
 /// Decodes one row.
@@ -143,30 +188,27 @@ fn value(k: Kind, v: My) -> Option<Value> {
         (Kind::Float4 | Kind::Float8, My::Double(f)) => Value::Float(f),
         (Kind::Decimal, My::Bytes(b)) => Value::Decimal(text(b)?),
         (Kind::Text, My::Bytes(b)) => Value::Text(text(b)?),
-        (Kind::Bytes, My::Bytes(b)) => Value::Bytes(b),
-        (Kind::Json, My::Bytes(b)) => Value::Json(serde_json::from_slice(&b).ok()?),
+        (Kind::Bytes | Kind::Geometry, My::Bytes(b)) => Value::Bytes(b),
+        // The JSON text as the server sent it, never parsed: numbers keep every digit.
+        (Kind::Json, My::Bytes(b)) => Value::Json(text(b)?),
         (Kind::Date, My::Date(y, m, d, ..)) => Value::Date(format!("{y:04}-{m:02}-{d:02}")),
         (Kind::DateTime, My::Date(y, mo, d, h, mi, s, us)) => {
-            Value::Timestamp(datetime(y, mo, d, h, mi, s, us))
+            Value::Timestamp(iso_datetime(y, mo, d, h, mi, s, us))
         }
         (Kind::Timestamp, My::Date(y, mo, d, h, mi, s, us)) => {
-            Value::TimestampTz(format!("{}Z", datetime(y, mo, d, h, mi, s, us)))
+            Value::TimestampTz(format!("{}Z", iso_datetime(y, mo, d, h, mi, s, us)))
         }
-        (Kind::Time, My::Time(negative, days, h, mi, s, us)) => {
-            let hours = u64::from(days) * 24 + u64::from(h);
-            let sign = if negative { "-" } else { "" };
-            Value::Time(format!("{sign}{hours:02}:{mi:02}:{s:02}{}", fraction(us)))
+        (Kind::TemporalText { date_only, decimals }, My::Date(y, mo, d, h, mi, s, us)) => {
+            Value::Text(mysql_text(date_only, decimals, y, mo, d, h, mi, s, us))
+        }
+        (Kind::Time, My::Time(_, _, h, mi, s, us)) => {
+            Value::Time(format!("{h:02}:{mi:02}:{s:02}{}", fraction(us)))
+        }
+        (Kind::Duration, My::Time(negative, days, h, mi, s, us)) => {
+            Value::Interval(duration(negative, days, h, mi, s, us))
         }
         _ => return None,
     })
-}
-
-fn fraction(us: u32) -> String {
-    if us == 0 { String::new() } else { format!(".{us:06}") }
-}
-
-fn datetime(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> String {
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{}", fraction(us))
 }
 
 /// A JSON parameter as a MySQL value. Arrays and objects travel as JSON text.

@@ -26,14 +26,16 @@
 //! | BIGINT UNSIGNED | numeric (string) |
 //! | FLOAT, DOUBLE | float4, float8 |
 //! | DECIMAL | numeric (exact string) |
-//! | CHAR, VARCHAR, TEXT, ENUM, SET | text |
+//! | CHAR, VARCHAR, TEXT, ENUM, SET (and MariaDB's INET4, INET6, UUID) | text |
 //! | BINARY, VARBINARY, BLOB, BIT | bytes |
-//! | JSON (MySQL) | json; MariaDB's JSON is LONGTEXT on the wire, so it is text |
-//! | DATE, TIME, DATETIME | date, time (may be negative or over 24 h), timestamp |
-//! | TIMESTAMP | timestamptz (UTC `Z`; the session time zone is pinned to UTC) |
+//! | JSON (MySQL) | json: the JSON text as the server sent it; MariaDB's JSON is LONGTEXT on the wire, so it is text |
+//! | DATE, DATETIME | date, timestamp; `text` (MariaDB's own text) if any value in the result is a zero or invalid date |
+//! | TIMESTAMP | timestamptz (UTC `Z`; the session time zone is pinned to UTC); `text` as above |
+//! | TIME | time; `interval` (ISO 8601 hours) if any value in the result is negative or 24 h or more |
+//! | GEOMETRY | geometry: base64 of the stored bytes (4-byte little-endian SRID, then WKB) |
 //!
-//! Others (GEOMETRY, ...) are [`ExecError::UnsupportedType`]. Fractions of seconds: six digits,
-//! only when nonzero.
+//! Others (MySQL's VECTOR) are [`ExecError::UnsupportedType`]. Fractions of seconds: six
+//! digits, only when nonzero. See `temporal` for zero dates and durations.
 //!
 //! # Parameters
 //! JSON null -> NULL, bool -> 1/0, integers -> integer, other numbers -> DOUBLE, strings as
@@ -43,6 +45,7 @@
 mod catalog;
 mod decode;
 mod errors;
+mod temporal;
 
 use std::time::Duration;
 
@@ -239,19 +242,24 @@ async fn fetch(
         });
     }
     let mut result = conn.exec_iter(&statement, params).await.map_err(map)?;
-    let (columns, kinds) = decode::columns(result.columns_ref())?;
+    let cols = result.columns().unwrap_or_default();
+    let (mut columns, mut kinds) = decode::columns(&cols)?;
     let max_rows = usize::try_from(req.limits.max_rows).unwrap_or(usize::MAX);
-    let mut rows = Vec::new();
+    // Rows are decoded once all are read: a temporal column's type depends on every value.
+    let mut raw_rows = Vec::new();
     let mut truncated = false;
     while let Some(row) = result.next().await.map_err(map)? {
-        if rows.len() >= max_rows {
+        if raw_rows.len() >= max_rows {
             truncated = true;
             break;
         }
-        rows.push(decode::row(row.unwrap(), &columns, &kinds)?);
+        raw_rows.push(row.unwrap());
     }
     let affected = result.affected_rows();
     result.drop_result().await.map_err(map)?;
+    decode::settle(&cols, &mut columns, &mut kinds, &raw_rows);
+    let rows =
+        raw_rows.into_iter().map(|row| decode::row(row, &columns, &kinds)).collect::<Result<Vec<_>, _>>()?;
     let rows_affected = match req.mode {
         Mode::Read => None,
         Mode::Write if columns.is_empty() => Some(affected),

@@ -9,6 +9,11 @@
 //! - `infinity` / `-infinity` stay those words.
 //! - interval: ISO 8601 as PostgreSQL's `IntervalStyle = iso_8601` prints it (`P1Y2M3DT4H5M6.5S`,
 //!   `PT0S`, components may be negative).
+//! - timetz: the time, then the UTC offset as `+HH:MM` (`:SS` when the offset has seconds).
+//!
+//! Inside values printed as PostgreSQL text (ranges, records), the `pg_*` functions print dates
+//! and times exactly as PostgreSQL does with `DateStyle = ISO` and `TimeZone = UTC`: a space
+//! before the time, fractions without trailing zeros, `+00`, and ` BC` for years before 1 AD.
 
 use std::fmt::Write as _;
 
@@ -49,6 +54,110 @@ fn push_time(out: &mut String, usecs: i64) {
     let _ = write!(out, "{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     if frac != 0 {
         let _ = write!(out, ".{frac:06}");
+    }
+}
+
+/// The fraction of a second PostgreSQL prints: up to six digits, trailing zeros dropped.
+fn push_pg_fraction(out: &mut String, usecs: i64) {
+    let frac = usecs.rem_euclid(1_000_000);
+    if frac != 0 {
+        let digits = format!("{frac:06}");
+        let _ = write!(out, ".{}", digits.trim_end_matches('0'));
+    }
+}
+
+/// PostgreSQL's own text for a date (days since 1970-01-01): the year as a positive number
+/// with ` BC` after the whole value for years before 1 AD, which `bc` reports.
+fn push_pg_date(out: &mut String, days_since_1970: i64) -> bool {
+    let (y, m, d) = civil_from_days(days_since_1970);
+    let bc = y <= 0;
+    let year = if bc { 1 - y } else { y };
+    let _ = write!(out, "{year:04}-{m:02}-{d:02}");
+    bc
+}
+
+/// A time of day as PostgreSQL prints it (`13:45:59.5`).
+fn push_pg_time(out: &mut String, usecs: i64) {
+    let secs = usecs / 1_000_000;
+    let _ = write!(out, "{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    push_pg_fraction(out, usecs);
+}
+
+/// A UTC offset (`zone` in seconds *west* of UTC, as PostgreSQL stores it) as PostgreSQL prints
+/// it: `+02`, `-03:30`, `+00:00:15`.
+fn push_pg_zone(out: &mut String, zone: i32) {
+    let abs = zone.unsigned_abs();
+    let (h, m, s) = (abs / 3600, abs / 60 % 60, abs % 60);
+    out.push(if zone <= 0 { '+' } else { '-' });
+    let _ = if s != 0 {
+        write!(out, "{h:02}:{m:02}:{s:02}")
+    } else if m != 0 {
+        write!(out, "{h:02}:{m:02}")
+    } else {
+        write!(out, "{h:02}")
+    };
+}
+
+/// `date` as PostgreSQL prints it.
+pub(crate) fn pg_date(days: i32) -> String {
+    match days {
+        i32::MAX => "infinity".into(),
+        i32::MIN => "-infinity".into(),
+        _ => {
+            let mut out = String::with_capacity(13);
+            if push_pg_date(&mut out, i64::from(days) + PG_EPOCH_DAYS) {
+                out.push_str(" BC");
+            }
+            out
+        }
+    }
+}
+
+/// `time` as PostgreSQL prints it.
+pub(crate) fn pg_time(usecs: i64) -> String {
+    let mut out = String::with_capacity(15);
+    push_pg_time(&mut out, usecs);
+    out
+}
+
+/// `timetz` as PostgreSQL prints it (`13:45:59.5+02`).
+pub(crate) fn pg_timetz(usecs: i64, zone: i32) -> String {
+    let mut out = pg_time(usecs);
+    push_pg_zone(&mut out, zone);
+    out
+}
+
+/// `timetz` in Sluice's JSON form: [`format_time`] then `+HH:MM[:SS]`.
+pub(crate) fn format_timetz(usecs: i64, zone: i32) -> String {
+    let mut out = format_time(usecs);
+    let abs = zone.unsigned_abs();
+    let (h, m, s) = (abs / 3600, abs / 60 % 60, abs % 60);
+    out.push(if zone <= 0 { '+' } else { '-' });
+    let _ = write!(out, "{h:02}:{m:02}");
+    if s != 0 {
+        let _ = write!(out, ":{s:02}");
+    }
+    out
+}
+
+/// `timestamp` / `timestamptz` as PostgreSQL prints them in UTC (`2024-01-02 03:04:05.5+00`).
+pub(crate) fn pg_timestamp(usecs: i64, utc: bool) -> String {
+    match usecs {
+        i64::MAX => "infinity".into(),
+        i64::MIN => "-infinity".into(),
+        _ => {
+            let mut out = String::with_capacity(32);
+            let bc = push_pg_date(&mut out, usecs.div_euclid(USECS_PER_DAY) + PG_EPOCH_DAYS);
+            out.push(' ');
+            push_pg_time(&mut out, usecs.rem_euclid(USECS_PER_DAY));
+            if utc {
+                out.push_str("+00");
+            }
+            if bc {
+                out.push_str(" BC");
+            }
+            out
+        }
     }
 }
 
@@ -216,6 +325,19 @@ mod tests {
         assert_eq!(format_interval(0, 0, -1_500_000), "PT-1.5S");
         assert_eq!(format_interval(-1, 0, 0), "P-1M");
         assert_eq!(format_time(86_400_000_000), "24:00:00");
+        assert_eq!(format_timetz(1_500_000, -7200), "00:00:01.500000+02:00");
+        assert_eq!(format_timetz(0, 12_615), "00:00:00-03:30:15");
+    }
+
+    #[test]
+    fn postgres_text() {
+        assert_eq!(pg_date(-730_120), "0001-12-31 BC");
+        assert_eq!(pg_date(0), "2000-01-01");
+        assert_eq!(pg_timestamp(1_500_000, true), "2000-01-01 00:00:01.5+00");
+        assert_eq!(pg_timestamp(-730_120 * USECS_PER_DAY, false), "0001-12-31 00:00:00 BC");
+        assert_eq!(pg_time(45_296_120_000), "12:34:56.12");
+        assert_eq!(pg_timetz(0, -19_800), "00:00:00+05:30");
+        assert_eq!(pg_timetz(0, 3600), "00:00:00-01");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! # What every statement runs in
 //! - A connection whose session settings are pinned in the startup packet, so they hold from the
 //!   first byte and `RESET ALL` returns to them: `standard_conforming_strings=on`,
-//!   `TimeZone=UTC`, `DateStyle=ISO`, `IntervalStyle=iso_8601`.
+//!   `TimeZone=UTC`, `DateStyle=ISO`, `IntervalStyle=iso_8601`, `bytea_output=hex`,
+//!   `extra_float_digits=1` (the last two fix the text of values inside records and ranges).
 //! - A fresh transaction, `READ ONLY` for [`Mode::Read`], with `SET LOCAL statement_timeout`.
 //!   The statement is prepared (typed placeholders and columns), bound, and executed through a
 //!   portal that returns at most `max_rows + 1` rows, so the server stops early.
@@ -27,23 +28,28 @@
 //! | int8, oid | int8 | string |
 //! | float4, float8 | float4, float8 | float4 via its shortest decimal |
 //! | numeric | numeric | exact string, `NaN`, `Infinity`, `-Infinity` |
-//! | money | money | string with two fraction digits (assumes a 2-digit `lc_monetary`) |
-//! | text, varchar, bpchar, name, citext, "char", xml, unknown, enums | text | |
+//! | money | money | exact string with the fraction digits of the server's `lc_monetary` |
+//! | text, varchar, bpchar, name, citext, "char", xml, refcursor, unknown, enums | text | `"char"` as `charout` prints it (`""` for NUL, `\ooo` above 127) |
 //! | inet, cidr | text | as PostgreSQL prints them |
 //! | bytea | bytes | |
 //! | uuid | uuid | |
-//! | json, jsonb | json | |
+//! | json, jsonb | json | a string: the JSON text as the server sent it (jsonb canonical) |
 //! | date, time, timestamp, timestamptz, interval | same | see `datetime` formats below |
+//! | timetz | timetz | `HH:MM:SS[.ffffff]+HH:MM[:SS]` |
+//! | every other type | its own name | a string: the text PostgreSQL prints for it |
 //! | domains | their base type | |
 //! | void (e.g. `pg_sleep`) | text | always null |
 //! | arrays of the above | `T[]` | multi-dimensional arrays nest; lower bounds dropped |
 //!
-//! Anything else (timetz, geometric, ranges, composite, ...) is [`ExecError::UnsupportedType`]
-//! before the statement runs; cast it to text.
-//!
-//! Dates: `YYYY-MM-DD`, timestamps `YYYY-MM-DDTHH:MM:SS[.ffffff]` (six fraction digits, only
-//! when nonzero), timestamptz the same in UTC with `Z`; `infinity`/`-infinity` as words; years
-//! outside 0000–9999 in ISO 8601 expanded form. Intervals as PostgreSQL's `iso_8601` style.
+//! "Every other type" is decoded from its binary form into the text PostgreSQL's output
+//! function prints (ranges and multiranges, records and composites, bit strings, MAC
+//! addresses, geometric types, `tsvector`, `jsonpath`, `pg_lsn`, `tid`, `xid`, `xid8`, `cid`,
+//! snapshots), except where only the server can print it: the reg* types, `tsquery`, money
+//! inside a record or range, and types that are not built in (extension types, user-defined
+//! multiranges) are printed by the server with `format('%s', $1)` in the statement's own
+//! transaction, one extra round trip per result that has them. `aclitem` and `gtsvector`,
+//! which the server cannot send in binary, are [`ExecError::UnsupportedType`] before the
+//! statement runs, as is a type the server then cannot take back (e.g. `pg_ndistinct`).
 //!
 //! # Parameters (JSON -> placeholder type the server inferred)
 //! null -> NULL of any type; bool; integers from JSON integers or decimal strings (range
@@ -73,8 +79,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::{ToSql, Type};
 
 /// Session settings pinned on every connection, as `-c` startup options.
+/// `bytea_output` and `extra_float_digits` fix the text of values inside canonical texts
+/// Sluice prints itself (a bytea field of a record, a point's coordinates).
 const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO \
-                               -c IntervalStyle=iso_8601";
+                               -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=1";
 
 /// How long listing the catalog may take before the connection is dropped.
 const CATALOG_TIMEOUT: Duration = Duration::from_secs(30);
@@ -259,7 +267,7 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
     let statement = statement.map_err(map)?;
 
     let params = params::encode_all(statement.params(), req.params)?;
-    let (columns, shapes) = decode::columns(statement.columns())?;
+    let (columns, plan) = decode::columns(statement.columns())?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let portal = tx.bind(&statement, &refs).await.map_err(map)?;
 
@@ -267,17 +275,19 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
     // 0 asks for all rows: used only when max_rows + 1 does not fit the protocol's i32.
     let fetch = max_rows.checked_add(1).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
     let mut stream = pin!(tx.query_portal_raw(&portal, fetch).await.map_err(map)?);
-    let mut rows = Vec::new();
+    // Rows are decoded only once the statement is done: a few types are printed by the server,
+    // in this transaction, which cannot run another statement while the portal streams.
+    let mut raw_rows = Vec::new();
     let mut seen: u64 = 0;
     while let Some(row) = stream.next().await {
         let row = row.map_err(map)?;
         seen += 1;
-        if rows.len() < max_rows {
-            rows.push(decode::row(&row, &columns, &shapes)?);
+        if raw_rows.len() < max_rows {
+            raw_rows.push(row);
         }
     }
     let mut completed = stream.rows_affected();
-    let truncated = seen > rows.len() as u64;
+    let truncated = seen > raw_rows.len() as u64;
 
     // A suspended write has already run in full (PostgreSQL executes DML with RETURNING to
     // completion on the first fetch); drain its remaining rows only to count them.
@@ -297,6 +307,7 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
         }
     }
     drop(portal);
+    let rows = decode::rows(&tx, &raw_rows, &columns, &plan, map).await?;
     tx.commit().await.map_err(map)?;
 
     let command = command_tag(req.sql, req.mode);

@@ -56,12 +56,17 @@ pub(crate) fn decode_numeric(raw: &[u8]) -> Option<String> {
     Some(out)
 }
 
-/// MONEY is an int8 count of the currency's minor unit. Sluice assumes two fraction digits
-/// (`lc_monetary` of C / en_US / most currencies); documented on the connector.
-pub(crate) fn decode_money(cents: i64) -> String {
-    let abs = cents.unsigned_abs();
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+/// MONEY is an int8 count of the currency's minor unit; `digits` is how many fraction digits
+/// the server's `lc_monetary` gives it (the scale of `money::numeric`, 0 to 10).
+pub(crate) fn decode_money(units: i64, digits: u32) -> String {
+    let abs = units.unsigned_abs();
+    let sign = if units < 0 { "-" } else { "" };
+    match 10u64.checked_pow(digits) {
+        Some(scale) if digits > 0 => {
+            format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
+        }
+        _ => format!("{sign}{abs}"),
+    }
 }
 
 /// Checks that `s` is a decimal PostgreSQL's `numeric_in` accepts without surprises: optional
@@ -113,8 +118,10 @@ mod tests {
         assert_eq!(decode_numeric(&encode(&[], 0, 0, 2)).unwrap(), "0.00");
         assert_eq!(decode_numeric(&encode(&[1], 2, 0, 0)).unwrap(), "100000000");
         assert_eq!(decode_numeric(&encode(&[], 0, NUMERIC_NAN, 0)).unwrap(), "NaN");
-        assert_eq!(decode_money(-1234), "-12.34");
-        assert_eq!(decode_money(i64::MIN), "-92233720368547758.08");
+        assert_eq!(decode_money(-1234, 2), "-12.34");
+        assert_eq!(decode_money(i64::MIN, 2), "-92233720368547758.08");
+        assert_eq!(decode_money(1000, 0), "1000");
+        assert_eq!(decode_money(-5, 3), "-0.005");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Which PostgreSQL types Sluice understands, shared by parameter encoding and row decoding.
+//! The PostgreSQL scalar types Sluice encodes parameters of and decodes into JSON forms of
+//! their own (row decoding handles more types; see `decode`).
 
 use tokio_postgres::types::{Kind, Type};
 
@@ -111,16 +112,6 @@ impl Scalar {
             Scalar::Timestamp => "timestamp",
             Scalar::TimestampTz => "timestamptz",
             Scalar::Interval => "interval",
-        }
-    }
-}
-
-impl Shape {
-    /// Sluice's normalised type name (`T[]` for arrays).
-    pub(crate) fn name(&self) -> String {
-        match self {
-            Shape::Scalar(s) => s.name().to_owned(),
-            Shape::Array(s) => format!("{}[]", s.name()),
         }
     }
 }

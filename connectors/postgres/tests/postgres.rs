@@ -75,8 +75,8 @@ async fn literal_types_decode_exactly() {
         ("text", text("ab ")),
         ("bytes", Value::Bytes(vec![0, 255, 0])),
         ("uuid", Value::Uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into())),
-        ("json", Value::Json(json!({"a": [1, 2.5]}))),
-        ("json", Value::Json(json!([1]))),
+        ("json", Value::Json(r#"{"a": [1, 2.5]}"#.into())),
+        ("json", Value::Json("[1]".into())),
         ("date", Value::Date("2024-02-29".into())),
         ("time", Value::Time("12:34:56.500000".into())),
         ("timestamp", Value::Timestamp("2024-01-02T03:04:05".into())),
@@ -181,8 +181,9 @@ async fn params_round_trip_through_a_table() {
         text("short"),
         Value::Bytes(vec![0, 255, 0, 1]),
         Value::Uuid("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into()),
-        Value::Json(json!({"k": null})),
-        Value::Json(json!([1, "two"])),
+        // json keeps the text it was given: the parameter's compact serialisation.
+        Value::Json(r#"{"k":null}"#.into()),
+        Value::Json(r#"[1, "two"]"#.into()),
         Value::Date("1999-12-31".into()),
         Value::Time("23:59:59.999999".into()),
         Value::Timestamp("2024-06-01T12:00:00.000001".into()),
@@ -235,10 +236,10 @@ async fn bad_params_are_param_errors() {
             other => panic!("{sql}: expected a Param error, got {other:?}"),
         }
     }
-    // Unsupported result types fail before running.
-    match exec(&c, "SELECT '(1,2)'::point AS p", &[], Mode::Read).await {
+    // Result types the server cannot send in binary fail before running.
+    match exec(&c, "SELECT 'postgres=r/postgres'::aclitem AS p", &[], Mode::Read).await {
         Err(ExecError::UnsupportedType { column, type_name }) => {
-            assert_eq!((column.as_str(), type_name.as_str()), ("p", "point"));
+            assert_eq!((column.as_str(), type_name.as_str()), ("p", "aclitem"));
         }
         other => panic!("{other:?}"),
     }

@@ -34,7 +34,9 @@ pub(crate) fn read(conn: &Connection) -> Result<Catalog, ExecError> {
                 let declared = Some(declared.as_str()).filter(|d| !d.is_empty());
                 Ok(CatalogColumn {
                     name: row.get(0)?,
-                    type_name: crate::decode::declared(declared).type_name(None).to_owned(),
+                    type_name: crate::decode::Decoder::Declared(crate::decode::declared(declared))
+                        .type_name()
+                        .to_owned(),
                     nullable: row.get::<_, i64>(2)? == 0,
                 })
             })

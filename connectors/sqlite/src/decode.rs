@@ -1,5 +1,5 @@
-//! SQLite values -> [`Value`], by declared column type (affinity) and storage class; JSON
-//! parameters -> SQLite values.
+//! SQLite values -> [`Value`], by declared column type (affinity) and the storage classes a
+//! column's values have in the result; JSON parameters -> SQLite values.
 
 use rusqlite::types::{Value as Sql, ValueRef};
 use sluice_core::execute::{ExecError, Value};
@@ -47,25 +47,126 @@ pub(crate) fn declared(decltype: Option<&str>) -> Declared {
     }
 }
 
-impl Declared {
-    /// The Sluice type name; expression columns take it from their first non-null value.
-    pub(crate) fn type_name(self, first: Option<ValueRef<'_>>) -> &'static str {
+/// How a result column is decoded, settled from its declared type and the storage classes of
+/// the values it holds in this result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decoder {
+    /// Every value fits the declared type.
+    Declared(Declared),
+    /// Integers only: `int8`.
+    Integer,
+    /// Reals only: `float8`.
+    Real,
+    /// Integers and reals: `numeric`, each as an exact decimal string.
+    Number,
+    /// Text only: `text`.
+    Text,
+    /// Blobs only: `bytes`.
+    Blob,
+}
+
+/// The SQLite storage classes, as bits of a set.
+const INTEGER: u8 = 1;
+const REAL: u8 = 2;
+const TEXT: u8 = 4;
+const BLOB: u8 = 8;
+
+fn class(v: ValueRef<'_>) -> u8 {
+    match v {
+        ValueRef::Null => 0,
+        ValueRef::Integer(_) => INTEGER,
+        ValueRef::Real(_) => REAL,
+        ValueRef::Text(_) => TEXT,
+        ValueRef::Blob(_) => BLOB,
+    }
+}
+
+/// Whether `v` is decoded as a value of declared type `d`.
+fn fits(d: Declared, v: ValueRef<'_>) -> bool {
+    match (d, v) {
+        (_, ValueRef::Null)
+        | (Declared::Integer, ValueRef::Integer(_))
+        | (Declared::Real | Declared::Numeric, ValueRef::Integer(_) | ValueRef::Real(_))
+        | (Declared::Text | Declared::DateText, ValueRef::Text(_))
+        | (Declared::Blob, ValueRef::Blob(_))
+        | (Declared::Bool, ValueRef::Integer(0 | 1)) => true,
+        // Only JSON text is a JSON value; checked for syntax only, so no number is parsed.
+        (Declared::Json, ValueRef::Text(t)) => serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok(),
+        _ => false,
+    }
+}
+
+/// Settles a column: its declared type when every value fits it; otherwise the type of the
+/// values' storage class, integers and reals together as exact decimals. A column mixing text
+/// or blobs with other classes has no type whose JSON form keeps them apart: `Err` names the
+/// classes.
+pub(crate) fn settle<'a>(
+    d: Declared,
+    values: impl Iterator<Item = ValueRef<'a>> + Clone,
+) -> Result<Decoder, String> {
+    if d != Declared::None && values.clone().all(|v| fits(d, v)) {
+        return Ok(Decoder::Declared(d));
+    }
+    Ok(match values.fold(0u8, |acc, v| acc | class(v)) {
+        0 | TEXT => Decoder::Text,
+        INTEGER => Decoder::Integer,
+        REAL => Decoder::Real,
+        BLOB => Decoder::Blob,
+        c if c == INTEGER | REAL => Decoder::Number,
+        mixed => {
+            let names: Vec<&str> = [(INTEGER, "integer"), (REAL, "real"), (TEXT, "text"), (BLOB, "blob")]
+                .iter()
+                .filter(|(bit, _)| mixed & bit != 0)
+                .map(|(_, name)| *name)
+                .collect();
+            return Err(format!("a mix of SQLite storage classes ({})", names.join(", ")));
+        }
+    })
+}
+
+impl Decoder {
+    /// The Sluice type name.
+    pub(crate) fn type_name(self) -> &'static str {
         match self {
-            Declared::Integer => "int8",
-            Declared::Real => "float8",
-            Declared::Text | Declared::DateText => "text",
-            Declared::Blob => "bytes",
-            Declared::Numeric => "numeric",
-            Declared::Bool => "bool",
-            Declared::Json => "json",
-            Declared::None => match first {
-                Some(ValueRef::Integer(_)) => "int8",
-                Some(ValueRef::Real(_)) => "float8",
-                Some(ValueRef::Blob(_)) => "bytes",
-                Some(ValueRef::Text(_) | ValueRef::Null) | None => "text",
-            },
+            Decoder::Declared(Declared::Integer) | Decoder::Integer => "int8",
+            Decoder::Declared(Declared::Real) | Decoder::Real => "float8",
+            Decoder::Declared(Declared::Text | Declared::DateText | Declared::None) | Decoder::Text => "text",
+            Decoder::Declared(Declared::Blob) | Decoder::Blob => "bytes",
+            Decoder::Declared(Declared::Numeric) | Decoder::Number => "numeric",
+            Decoder::Declared(Declared::Bool) => "bool",
+            Decoder::Declared(Declared::Json) => "json",
         }
     }
+
+    /// Decodes one value of a column settled as `self`.
+    pub(crate) fn value(self, v: ValueRef<'_>) -> Result<Value, ExecError> {
+        Ok(match (self, v) {
+            (Decoder::Declared(Declared::Bool), ValueRef::Integer(i)) => Value::Bool(i == 1),
+            (Decoder::Declared(Declared::Numeric) | Decoder::Number, ValueRef::Integer(i)) => {
+                Value::Decimal(i.to_string())
+            }
+            (Decoder::Declared(Declared::Numeric) | Decoder::Number, ValueRef::Real(f)) => {
+                Value::Decimal(decimal(f))
+            }
+            (Decoder::Declared(Declared::Real), ValueRef::Integer(i)) => {
+                #[allow(clippy::cast_precision_loss)] // SQLite itself converts like this for REAL
+                let f = i as f64;
+                Value::Float(f)
+            }
+            // The text exactly as stored: never parsed, so numbers keep every digit.
+            (Decoder::Declared(Declared::Json), ValueRef::Text(t)) => Value::Json(utf8(t)?),
+            _ => by_class(v)?,
+        })
+    }
+}
+
+/// A real as an exact decimal string: Rust prints the shortest digits that read back as the
+/// same double, without an exponent; infinities as `Infinity` / `-Infinity`.
+fn decimal(f: f64) -> String {
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    f.to_string()
 }
 
 fn by_class(v: ValueRef<'_>) -> Result<Value, ExecError> {
@@ -82,26 +183,6 @@ fn utf8(bytes: &[u8]) -> Result<String, ExecError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| ExecError::Upstream {
         code: None,
         message: "a text value is not valid UTF-8; cast it to a blob".into(),
-    })
-}
-
-/// Decodes one value. SQLite lets any column hold any storage class, so a value that does not
-/// fit its column's declared type is decoded by its own class.
-pub(crate) fn value(d: Declared, v: ValueRef<'_>) -> Result<Value, ExecError> {
-    Ok(match (d, v) {
-        (Declared::Bool, ValueRef::Integer(i @ (0 | 1))) => Value::Bool(i == 1),
-        (Declared::Numeric, ValueRef::Integer(i)) => Value::Decimal(i.to_string()),
-        (Declared::Numeric, ValueRef::Real(f)) if f.is_finite() => Value::Decimal(f.to_string()),
-        (Declared::Real, ValueRef::Integer(i)) => {
-            #[allow(clippy::cast_precision_loss)] // SQLite itself converts like this for REAL
-            let f = i as f64;
-            Value::Float(f)
-        }
-        (Declared::Json, ValueRef::Text(t)) => match serde_json::from_slice(t) {
-            Ok(json) => Value::Json(json),
-            Err(_) => Value::Text(utf8(t)?),
-        },
-        _ => by_class(v)?,
     })
 }
 

@@ -20,13 +20,17 @@
 //! | TEXT affinity (`CHAR`, `CLOB`, `TEXT`) | text |
 //! | BLOB or none declared on a table column | bytes |
 //! | NUMERIC, DECIMAL and other NUMERIC affinity | numeric (string) |
-//! | BOOLEAN, BOOL | bool (0/1; other values by storage class) |
+//! | BOOLEAN, BOOL | bool (0/1) |
 //! | DATE, DATETIME, TIMESTAMP, TIME | text, exactly as stored (SQLite has no date type) |
-//! | JSON | json when the text parses, else text |
-//! | expressions (no declared type) | by the first non-null value: int8, float8, text, bytes; all-null -> text |
+//! | JSON | json: the text exactly as stored, a string |
+//! | expressions (no declared type) | by their values' storage class, as below; all-null -> text |
 //!
-//! SQLite lets a column hold any storage class: a value that does not fit its declared type is
-//! decoded by its own class (an INTEGER column holding `'abc'` yields text).
+//! SQLite lets a column hold any storage class. A column is typed as declared only when every
+//! value in the result fits the declared type (JSON: text that is JSON; BOOLEAN: 0 or 1);
+//! otherwise by the storage classes of its values: integers `int8`, reals `float8`, integers
+//! and reals together `numeric` (exact decimal strings), text `text`, blobs `bytes`. A column
+//! mixing text or blobs with other classes is [`ExecError::UnsupportedType`]: no one JSON type
+//! would keep the integer 5 apart from the text `'5'`. Cast it (`CAST(x AS TEXT)`).
 //!
 //! # Parameters
 //! JSON null -> NULL, bool -> 0/1, integers -> INTEGER (beyond i64 rejected), other numbers ->
@@ -247,35 +251,36 @@ impl Job {
         let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let declared: Vec<decode::Declared> =
             stmt.columns().iter().map(|c| decode::declared(c.decl_type())).collect();
-        let mut first: Vec<Option<&'static str>> = vec![None; names.len()];
-        let mut rows: Vec<Vec<Value>> = Vec::new();
+        // Rows are decoded once all are read: a column's type depends on every value in it.
+        let mut raw_rows: Vec<Vec<rusqlite::types::Value>> = Vec::new();
         let mut truncated = false;
         let mut raw = stmt.raw_query();
         while let Some(row) = raw.next().map_err(map)? {
-            if rows.len() >= self.max_rows {
+            if raw_rows.len() >= self.max_rows {
                 truncated = true;
                 break;
             }
-            let mut values = Vec::with_capacity(names.len());
-            for (i, (d, name)) in declared.iter().zip(first.iter_mut()).enumerate() {
-                let v = row.get_ref(i).map_err(map)?;
-                if name.is_none() && !matches!(v, rusqlite::types::ValueRef::Null) {
-                    *name = Some(d.type_name(Some(v)));
-                }
-                values.push(decode::value(*d, v)?);
-            }
-            rows.push(values);
+            let values: Result<Vec<_>, _> =
+                (0..names.len()).map(|i| row.get::<_, rusqlite::types::Value>(i)).collect();
+            raw_rows.push(values.map_err(map)?);
         }
         drop(raw);
         drop(stmt);
-        let columns = names
-            .into_iter()
-            .zip(declared.iter().zip(first))
-            .map(|(name, (d, seen))| Column {
-                name,
-                type_name: seen.unwrap_or_else(|| d.type_name(None)).to_owned(),
+        let mut columns = Vec::with_capacity(names.len());
+        let mut decoders = Vec::with_capacity(names.len());
+        for (i, (name, d)) in names.into_iter().zip(&declared).enumerate() {
+            let values = raw_rows.iter().filter_map(|r| r.get(i)).map(rusqlite::types::ValueRef::from);
+            let decoder = decode::settle(*d, values)
+                .map_err(|type_name| ExecError::UnsupportedType { column: name.clone(), type_name })?;
+            columns.push(Column { name, type_name: decoder.type_name().to_owned() });
+            decoders.push(decoder);
+        }
+        let rows = raw_rows
+            .iter()
+            .map(|row| {
+                row.iter().zip(&decoders).map(|(v, d)| d.value(rusqlite::types::ValueRef::from(v))).collect()
             })
-            .collect::<Vec<_>>();
+            .collect::<Result<Vec<Vec<Value>>, ExecError>>()?;
         let rows_affected = match self.mode {
             Mode::Read => None,
             Mode::Write => Some(conn.changes()),

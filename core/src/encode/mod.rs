@@ -1,7 +1,8 @@
 //! Encoding: a [`ResultSet`] becomes typed JSON rows and column metadata.
 //!
 //! Each [`Value`] variant has exactly one JSON form (see its docs), chosen so that no value loses
-//! precision in a JSON parser: 64-bit integers and exact numerics travel as strings. The byte
+//! precision in a JSON parser: 64-bit integers, exact numerics and JSON documents travel as
+//! strings. The byte
 //! limit is enforced here, on the encoded size of each row, because only here is it known.
 
 use base64::Engine as _;
@@ -10,6 +11,20 @@ use serde_json::Value as Json;
 use utoipa::ToSchema;
 
 use crate::execute::{ResultSet, Value};
+
+/// How a row value is encoded, by the column's `type`; the OpenAPI description of
+/// `QueryResponse.rows`. The README's "Typed results" table is the full list per database.
+pub const ROW_VALUES: &str = "Rows of values in column order. SQL NULL is always JSON null. \
+bool: true/false. int2, int4: number. int8, numeric, money: decimal string (exact). \
+float4, float8: number, or \"NaN\", \"Infinity\", \"-Infinity\". text: string. \
+bytes: standard base64 string. uuid: string. json: a string holding the JSON text exactly as \
+the database produced it (parse it yourself; the JSON value null is the string \"null\"). \
+date: \"YYYY-MM-DD\"; time: \"HH:MM:SS[.ffffff]\"; timetz: time plus \"+HH:MM\"; timestamp: \
+\"YYYY-MM-DDTHH:MM:SS[.ffffff]\"; timestamptz: the same in UTC with \"Z\"; years outside \
+0000-9999 in ISO 8601 expanded form, 1 BC as 0000. interval: ISO 8601 duration. T[]: JSON \
+array of T's values. Any other type (ranges, geometric types, bit strings, network and text \
+search types, records...) is named by the database's type name and travels as the string the \
+database itself prints for it.";
 
 /// Column metadata in a response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -73,9 +88,9 @@ pub fn value_to_json(value: Value) -> Json {
         Value::UInt8(u) => Json::String(u.to_string()),
         Value::Float(f) => float_to_json(f),
         Value::Bytes(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
-        Value::Json(j) => j,
         Value::Array(items) => Json::Array(items.into_iter().map(value_to_json).collect()),
         Value::Decimal(s)
+        | Value::Json(s)
         | Value::Text(s)
         | Value::Uuid(s)
         | Value::Date(s)
@@ -133,7 +148,9 @@ mod tests {
             (Value::Float(f64::NEG_INFINITY), json!("-Infinity")),
             (Value::Decimal("12345678901234567890.000001".into()), json!("12345678901234567890.000001")),
             (Value::Bytes(vec![0, 255, 1]), json!("AP8B")),
-            (Value::Json(json!({"a": [1]})), json!({"a": [1]})),
+            // JSON travels as its text, so `1e400` keeps every digit and `null` stays a string.
+            (Value::Json("[1e400, 0.1]".into()), json!("[1e400, 0.1]")),
+            (Value::Json("null".into()), json!("null")),
             (Value::Array(vec![Value::Int(1), Value::Null]), json!([1, null])),
             (Value::TimestampTz("2024-01-02T03:04:05Z".into()), json!("2024-01-02T03:04:05Z")),
         ];

@@ -18,14 +18,16 @@ pub enum Value {
     Float(f64),
     /// numeric / decimal / money, exact -> string as the database printed it.
     Decimal(String),
-    /// Character data -> string.
+    /// A string: character data, or the canonical text the database prints for a type JSON has
+    /// no natural form for (a range, a point, a bit string...; the column's type names it).
     Text(String),
     /// Binary data -> standard base64 string.
     Bytes(Vec<u8>),
     /// -> canonical hyphenated lowercase string.
     Uuid(String),
-    /// json / jsonb -> embedded JSON.
-    Json(serde_json::Value),
+    /// json / jsonb -> a JSON *string* holding the JSON text exactly as the database produced it
+    /// (never parsed, so no number is rounded and JSON `null` stays distinct from SQL NULL).
+    Json(String),
     /// -> `YYYY-MM-DD`.
     Date(String),
     /// -> `HH:MM:SS[.ffffff]`.
@@ -47,7 +49,9 @@ pub struct Column {
     pub name: String,
     /// Sluice's normalised type name, the same across databases: `bool`, `int2`, `int4`, `int8`,
     /// `float4`, `float8`, `numeric`, `money`, `text`, `bytes`, `uuid`, `json`, `date`, `time`,
-    /// `timestamp`, `timestamptz`, `interval`, and `T[]` for arrays of `T`.
+    /// `timestamp`, `timestamptz`, `interval`, and `T[]` for arrays of `T`. Types with no
+    /// normalised name (ranges, geometric types, bit strings...) keep the database's own name
+    /// and travel as its canonical text.
     pub type_name: String,
 }
 

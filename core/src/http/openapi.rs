@@ -18,9 +18,28 @@ use super::routes;
         super::ApprovalBody,
         routes::Health
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &RowValues)
 )]
 struct ApiDoc;
+
+/// Replaces the description of `QueryResponse.rows` with the encoding of each value
+/// ([`crate::encode::ROW_VALUES`]), which the row type alone cannot express.
+struct RowValues;
+
+impl Modify for RowValues {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let Some(components) = openapi.components.as_mut() else { return };
+        let Some(RefOr::T(Schema::Object(response))) = components.schemas.get_mut("QueryResponse") else {
+            return;
+        };
+        match response.properties.get_mut("rows") {
+            Some(RefOr::T(Schema::Array(rows))) => rows.description = Some(crate::encode::ROW_VALUES.into()),
+            Some(RefOr::T(Schema::Object(rows))) => rows.description = Some(crate::encode::ROW_VALUES.into()),
+            _ => {}
+        }
+    }
+}
 
 struct BearerAuth;
 

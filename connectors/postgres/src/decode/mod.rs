@@ -2,18 +2,31 @@
 //!
 //! Rows are read through [`Raw`], a `FromSql` that accepts every type and hands over the bytes,
 //! so decoding never depends on `tokio-postgres`' own conversions (which reject `infinity`
-//! timestamps and have no exact NUMERIC).
+//! timestamps and have no exact NUMERIC). Each column's type becomes a [`Node`] before the
+//! statement runs ([`plan`]); values are decoded from their binary form: scalars into their
+//! JSON forms ([`scalar`]), other built-in types into the text PostgreSQL prints for them
+//! ([`special`], [`compound`], [`text`]). The few types only the server can print are asked for
+//! in the same transaction ([`server`]).
+
+mod compound;
+mod plan;
+mod scalar;
+mod server;
+mod special;
+mod text;
+mod wire;
 
 use sluice_core::execute::{Column, ExecError, Value};
-use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::{Row, Transaction};
 
-use crate::datetime::{format_date, format_interval, format_time, format_timestamp};
-use crate::numeric::{decode_money, decode_numeric};
-use crate::types::{Scalar, Shape, shape};
+use self::plan::Node;
+use self::server::{Failure, Texts};
+use self::special::Special;
+use crate::types::Scalar;
 
 /// The undecoded bytes of one value.
-struct Raw<'a>(&'a [u8]);
+pub(crate) struct Raw<'a>(pub(crate) &'a [u8]);
 
 impl<'a> FromSql<'a> for Raw<'a> {
     fn from_sql(_ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
@@ -25,138 +38,113 @@ impl<'a> FromSql<'a> for Raw<'a> {
     }
 }
 
-/// Result columns and how to decode each; fails before execution if any type is unsupported.
-pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, Vec<Shape>), ExecError> {
+/// How to decode each result column.
+pub(crate) struct Plan(Vec<Node>);
+
+/// Result columns and how to decode each; fails before execution if a type cannot be returned.
+pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, Plan), ExecError> {
     let mut columns = Vec::with_capacity(cols.len());
-    let mut shapes = Vec::with_capacity(cols.len());
+    let mut nodes = Vec::with_capacity(cols.len());
     for col in cols {
-        let s = shape(col.type_()).ok_or_else(|| ExecError::UnsupportedType {
-            column: col.name().to_owned(),
-            type_name: col.type_().name().to_owned(),
-        })?;
-        columns.push(Column { name: col.name().to_owned(), type_name: s.name() });
-        shapes.push(s);
+        let (node, type_name) =
+            plan::plan(col.type_()).map_err(|plan::Refused| ExecError::UnsupportedType {
+                column: col.name().to_owned(),
+                type_name: col.type_().name().to_owned(),
+            })?;
+        columns.push(Column { name: col.name().to_owned(), type_name });
+        nodes.push(node);
     }
-    Ok((columns, shapes))
+    Ok((columns, Plan(nodes)))
 }
 
-/// Decodes one row.
-pub(crate) fn row(row: &Row, columns: &[Column], shapes: &[Shape]) -> Result<Vec<Value>, ExecError> {
-    let mut values = Vec::with_capacity(shapes.len());
-    for (i, (s, col)) in shapes.iter().zip(columns).enumerate() {
+/// Decodes `rows`, asking the server in `tx` for the texts only it can print.
+///
+/// # Errors
+/// [`ExecError::UnsupportedType`] for a malformed value or one the server cannot print; the
+/// mapped database error if asking the server fails (`map` maps it).
+pub(crate) async fn rows(
+    tx: &Transaction<'_>,
+    rows: &[Row],
+    columns: &[Column],
+    plan: &Plan,
+    map: impl Fn(tokio_postgres::Error) -> ExecError,
+) -> Result<Vec<Vec<Value>>, ExecError> {
+    let failed = |failure| match failure {
+        Failure::Database(e) => map(e),
+        Failure::Unprintable { column, type_name } => ExecError::UnsupportedType {
+            column: columns.get(column).map(|c: &Column| c.name.clone()).unwrap_or_default(),
+            type_name,
+        },
+    };
+    let mut texts = Texts::default();
+    if plan.0.iter().any(Node::has_money) {
+        texts.ask_money_digits(tx).await.map_err(failed)?;
+    }
+    if plan.0.iter().any(Node::may_ask_server) {
+        texts.collect();
+        for row in rows {
+            decode_row(row, columns, &plan.0, &mut texts)?;
+        }
+        texts.resolve(tx).await.map_err(failed)?;
+    }
+    rows.iter().map(|row| decode_row(row, columns, &plan.0, &mut texts)).collect()
+}
+
+fn decode_row(
+    row: &Row,
+    columns: &[Column],
+    nodes: &[Node],
+    texts: &mut Texts,
+) -> Result<Vec<Value>, ExecError> {
+    let mut values = Vec::with_capacity(nodes.len());
+    for (i, (node, col)) in nodes.iter().zip(columns).enumerate() {
         let bad = || ExecError::UnsupportedType {
             column: col.name.clone(),
             type_name: format!("{} (undecodable value)", col.type_name),
         };
+        texts.column = i;
         let raw: Option<Raw<'_>> = row.try_get(i).map_err(|_| bad())?;
-        let value = match (raw, s) {
-            (None, _) => Value::Null,
-            (Some(Raw(bytes)), Shape::Scalar(s)) => scalar(*s, bytes).ok_or_else(bad)?,
-            (Some(Raw(bytes)), Shape::Array(s)) => array(*s, bytes).ok_or_else(bad)?,
-        };
-        values.push(value);
+        values.push(match raw {
+            None => Value::Null,
+            Some(Raw(bytes)) => json(node, bytes, texts).ok_or_else(bad)?,
+        });
     }
     Ok(values)
 }
 
-fn fixed<const N: usize>(raw: &[u8]) -> Option<[u8; N]> {
-    raw.try_into().ok()
-}
-
-fn scalar(s: Scalar, raw: &[u8]) -> Option<Value> {
-    let text = || String::from_utf8(raw.to_vec()).ok();
-    Some(match s {
-        Scalar::Bool => Value::Bool(*raw.first()? != 0),
-        Scalar::Int2 => Value::Int(i16::from_be_bytes(fixed(raw)?).into()),
-        Scalar::Int4 => Value::Int(i32::from_be_bytes(fixed(raw)?).into()),
-        Scalar::Int8 => Value::Int8(i64::from_be_bytes(fixed(raw)?)),
-        Scalar::Oid => Value::Int8(u32::from_be_bytes(fixed(raw)?).into()),
-        // Via the shortest decimal that reads back as the same f32, so 0.1::float4 is 0.1 and
-        // not 0.10000000149011612.
-        Scalar::Float4 => {
-            let f = f32::from_be_bytes(fixed(raw)?);
-            Value::Float(if f.is_finite() { f.to_string().parse().ok()? } else { f64::from(f) })
-        }
-        Scalar::Float8 => Value::Float(f64::from_be_bytes(fixed(raw)?)),
-        Scalar::Numeric => Value::Decimal(decode_numeric(raw)?),
-        Scalar::Money => Value::Decimal(decode_money(i64::from_be_bytes(fixed(raw)?))),
-        Scalar::Text | Scalar::Char => Value::Text(text()?),
-        Scalar::Bytea => Value::Bytes(raw.to_vec()),
-        Scalar::Uuid => Value::Uuid(uuid::Uuid::from_bytes(fixed(raw)?).hyphenated().to_string()),
-        Scalar::Json => Value::Json(serde_json::from_slice(raw).ok()?),
-        Scalar::Jsonb => match raw.split_first()? {
-            (1, body) => Value::Json(serde_json::from_slice(body).ok()?),
-            _ => return None,
-        },
-        Scalar::Date => Value::Date(format_date(i32::from_be_bytes(fixed(raw)?))),
-        Scalar::Time => Value::Time(format_time(i64::from_be_bytes(fixed(raw)?))),
-        Scalar::Timestamp => Value::Timestamp(format_timestamp(i64::from_be_bytes(fixed(raw)?), false)),
-        Scalar::TimestampTz => Value::TimestampTz(format_timestamp(i64::from_be_bytes(fixed(raw)?), true)),
-        Scalar::Interval => {
-            let b: [u8; 16] = fixed(raw)?;
-            let (usecs, rest) = b.split_first_chunk::<8>()?;
-            let (days, months) = rest.split_first_chunk::<4>()?;
-            Value::Interval(format_interval(
-                i32::from_be_bytes(fixed(months)?),
-                i32::from_be_bytes(*days),
-                i64::from_be_bytes(*usecs),
-            ))
-        }
-        Scalar::Inet => Value::Text(inet(raw)?),
-        Scalar::Void => Value::Null,
-    })
-}
-
-/// inet / cidr: family, prefix bits, is-cidr flag, address length, address; printed the way
-/// PostgreSQL prints them (inet omits a full-length prefix, cidr always shows it).
-fn inet(raw: &[u8]) -> Option<String> {
-    let (&[family, bits, is_cidr, len], addr) = raw.split_first_chunk::<4>()?;
-    if usize::from(len) != addr.len() {
-        return None;
+/// The JSON form of a value: scalars their own, arrays JSON arrays, the rest their text.
+fn json(node: &Node, raw: &[u8], texts: &mut Texts) -> Option<Value> {
+    match node {
+        Node::Scalar(s) => scalar::value(*s, raw, texts.money_digits),
+        Node::Special(s) => s.json(raw),
+        Node::Array { elem, .. } => compound::array_json(elem, raw, texts),
+        _ => text(node, raw, texts).map(Value::Text),
     }
-    let (ip, full): (std::net::IpAddr, u8) = match family {
-        2 => (std::net::Ipv4Addr::from(fixed::<4>(addr)?).into(), 32),
-        3 => (std::net::Ipv6Addr::from(fixed::<16>(addr)?).into(), 128),
-        _ => return None,
-    };
-    Some(if is_cidr == 0 && bits == full { ip.to_string() } else { format!("{ip}/{bits}") })
 }
 
-fn i32_at(raw: &[u8], at: usize) -> Option<i32> {
-    Some(i32::from_be_bytes(fixed(raw.get(at..at + 4)?)?))
-}
-
-/// A binary array: dimensions, null flag, element OID, (length, lower bound) per dimension, then
-/// length-prefixed elements in row-major order. Lower bounds are dropped; multi-dimensional
-/// arrays become nested arrays.
-fn array(s: Scalar, raw: &[u8]) -> Option<Value> {
-    let ndim = usize::try_from(i32_at(raw, 0)?).ok()?;
-    if ndim == 0 {
-        return Some(Value::Array(Vec::new()));
-    }
-    let dims: Vec<usize> =
-        (0..ndim).map(|d| usize::try_from(i32_at(raw, 12 + 8 * d)?).ok()).collect::<Option<_>>()?;
-    let mut at = 12 + 8 * ndim;
-    let total = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))?;
-    let mut flat = Vec::with_capacity(total.min(raw.len()));
-    for _ in 0..total {
-        let len = i32_at(raw, at)?;
-        at += 4;
-        if len < 0 {
-            flat.push(Value::Null);
-        } else {
-            let len = usize::try_from(len).ok()?;
-            flat.push(scalar(s, raw.get(at..at + len)?)?);
-            at += len;
+/// The text PostgreSQL prints for a value.
+fn text(node: &Node, raw: &[u8], texts: &mut Texts) -> Option<String> {
+    match node {
+        Node::Scalar(Scalar::Money) => texts.server(&Type::MONEY, raw),
+        Node::Scalar(s) => text::scalar(*s, raw),
+        Node::Special(s) => s.text(raw),
+        Node::Array { elem, ty } if *ty == Type::INT2_VECTOR || *ty == Type::OID_VECTOR => {
+            compound::vector_text(elem, raw, texts)
         }
-    }
-    Some(nest(&dims, &mut flat.into_iter()))
-}
-
-fn nest(dims: &[usize], flat: &mut impl Iterator<Item = Value>) -> Value {
-    match dims.split_first() {
-        None => flat.next().unwrap_or(Value::Null),
-        Some((&n, [])) => Value::Array(flat.take(n).collect()),
-        Some((&n, rest)) => Value::Array((0..n).map(|_| nest(rest, flat)).collect()),
+        Node::Array { elem, ty } | Node::Range { elem, ty } | Node::Multirange { elem, ty }
+            if elem.text_needs_server() =>
+        {
+            texts.server(ty, raw)
+        }
+        Node::Array { elem, .. } => {
+            // box is the one built-in type whose array delimiter is not a comma.
+            let delim = if **elem == Node::Special(Special::Box) { ';' } else { ',' };
+            compound::array_text(elem, raw, delim, texts)
+        }
+        Node::Range { elem, .. } => compound::range_text(elem, raw, texts),
+        Node::Multirange { elem, .. } => compound::multirange_text(elem, raw, texts),
+        Node::Composite(fields) => compound::record_text(Some(fields), raw, texts),
+        Node::Record => compound::record_text(None, raw, texts),
+        Node::Server(ty) => texts.server(ty, raw),
     }
 }
