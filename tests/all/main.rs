@@ -12,6 +12,7 @@ mod auth;
 mod cli;
 mod config;
 mod errors;
+mod fidelity;
 mod masks;
 mod mysql;
 mod native_rls;
