@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod errors;
 mod fidelity;
+mod literal_forms;
 mod masks;
 mod mysql;
 mod native_rls;
