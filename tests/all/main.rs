@@ -17,6 +17,7 @@ mod literal_forms;
 mod masks;
 mod mysql;
 mod native_rls;
+mod noninterference;
 mod plugin_cli;
 mod plugins;
 mod plugins_guardrails;
