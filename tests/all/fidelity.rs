@@ -41,3 +41,14 @@ pub fn compare(failures: &mut Vec<String>, what: &str, body: &Value, ty: &str, e
 pub fn assert_none(failures: &[String]) {
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The OpenAPI document says how row values are encoded, JSON included.
+#[tokio::test]
+async fn openapi_describes_the_row_encoding() {
+    let sluice = crate::harness::Sluice::with_datasource(crate::harness::SQLITE).await;
+    let (_, doc) = sluice.get("/openapi.json").await;
+    let rows = &doc["components"]["schemas"]["QueryResponse"]["properties"]["rows"]["description"];
+    let text = rows.as_str().unwrap_or_default();
+    assert!(text.contains("JSON text exactly as the database produced it"), "{rows}");
+    assert!(text.contains("SQL NULL is always JSON null"), "{rows}");
+}
