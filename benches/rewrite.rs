@@ -119,7 +119,7 @@ fn protect(
     principal: &Principal,
     params: &[Value],
 ) -> Rewritten {
-    let protection = plan(outcome, catalog).expect("plan");
+    let protection = plan(dialect, outcome, catalog, &[]).expect("plan");
     let input =
         RewriteInput { dialect, analysis, catalog, protection: &protection, principal, params, secret: None };
     rewrite(input).expect("rewrite")

@@ -211,7 +211,7 @@ async fn through_sluice(sluice: &Sluice, sql: &str) -> Option<Answer> {
 
 /// Runs every form in every context; returns (statements, refusals) and panics listing the
 /// statements whose answers differ.
-async fn compare<'f, F, Fut>(forms: &[&str], contexts: &[&str], sluice: &Sluice, direct: F) -> (usize, usize)
+async fn compare<F, Fut>(forms: &[&str], contexts: &[&str], sluice: &Sluice, direct: F) -> (usize, usize)
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Answer>,

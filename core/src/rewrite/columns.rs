@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, Visit,
-    Visitor,
+    Expr, Ident, JoinConstraint, JoinOperator, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
+    Statement, TableFactor, Visit, Visitor,
 };
 
 use crate::analyse::Dialect;
@@ -85,19 +85,32 @@ fn positions(
         return None;
     };
     let mut sources = Vec::new();
+    // What `*` expands to, built as the databases build it: a `USING` or `NATURAL` join lists
+    // its join columns once, first, then the other columns of each side.
+    let mut star: Option<Vec<(String, Option<MaskKind>)>> = Some(Vec::new());
     for item in &select.from {
-        for factor in std::iter::once(&item.relation).chain(item.joins.iter().map(|j| &j.relation)) {
-            sources.push(source(dialect, factor, wrapped, plan, catalog)?);
+        let first = source(dialect, &item.relation, wrapped, plan, catalog)?;
+        let mut joined = first.columns.clone();
+        sources.push(first);
+        for join in &item.joins {
+            let right = source(dialect, &join.relation, wrapped, plan, catalog)?;
+            joined = match (joined, right.columns.clone()) {
+                (Some(left), Some(right)) => {
+                    merge(dialect, left, right, join_columns(dialect, &join.join_operator))
+                }
+                _ => None,
+            };
+            sources.push(right);
         }
+        star = star.zip(joined).map(|(mut all, more)| {
+            all.extend(more);
+            all
+        });
     }
     let mut out = Vec::new();
     for item in &select.projection {
         match item {
-            SelectItem::Wildcard(_) => {
-                for source in &sources {
-                    out.extend(source.columns.as_ref()?.iter().map(|(_, m)| *m));
-                }
-            }
+            SelectItem::Wildcard(_) => out.extend(star.as_ref()?.iter().map(|(_, m)| *m)),
             SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
                 let qualifier = name.0.last()?.as_ident()?;
                 let wanted = dialect.normalise_relation_ident(qualifier);
@@ -114,6 +127,70 @@ fn positions(
             }
         }
     }
+    Some(out)
+}
+
+/// How a join merges columns for `*`: by the `USING` list, by every shared name (`NATURAL`),
+/// or not at all.
+enum Merge {
+    Using(Vec<String>),
+    Natural,
+    None,
+}
+
+fn join_columns(dialect: Dialect, operator: &JoinOperator) -> Merge {
+    let constraint = match operator {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c) => c,
+        _ => return Merge::None,
+    };
+    match constraint {
+        JoinConstraint::Using(names) => Merge::Using(
+            names
+                .iter()
+                .filter_map(|n| n.0.last().and_then(|p| p.as_ident()))
+                .map(|i| dialect.normalise_column_ident(i))
+                .collect(),
+        ),
+        JoinConstraint::Natural => Merge::Natural,
+        _ => Merge::None,
+    }
+}
+
+/// The columns of `left JOIN right` under `merge`; a merged column takes the stricter mask of
+/// its two sides (which side's value shows depends on the join type and the row).
+fn merge(
+    dialect: Dialect,
+    left: Vec<(String, Option<MaskKind>)>,
+    right: Vec<(String, Option<MaskKind>)>,
+    how: Merge,
+) -> Option<Vec<(String, Option<MaskKind>)>> {
+    let same = |a: &str, b: &str| dialect.column_key(a) == dialect.column_key(b);
+    let shared: Vec<String> = match how {
+        Merge::None => return Some(left.into_iter().chain(right).collect()),
+        Merge::Using(names) => names,
+        Merge::Natural => left
+            .iter()
+            .filter(|(l, _)| right.iter().any(|(r, _)| same(l, r)))
+            .map(|(l, _)| l.clone())
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for name in &shared {
+        let l = left.iter().find(|(c, _)| same(c, name))?;
+        let r = right.iter().find(|(c, _)| same(c, name))?;
+        out.push((l.0.clone(), l.1.max(r.1)));
+    }
+    let rest = |side: Vec<(String, Option<MaskKind>)>| {
+        side.into_iter().filter(|(c, _)| !shared.iter().any(|n| same(c, n))).collect::<Vec<_>>()
+    };
+    out.extend(rest(left));
+    out.extend(rest(right));
     Some(out)
 }
 

@@ -454,3 +454,32 @@ fn safe_conditions_are_copied_inside_the_fence() {
         "WHERE (tenant_id = ?) AND (`id` = 7)"
     );
 }
+
+/// `*` over `USING` / `NATURAL` joins lists the join columns once, first: the masked flags
+/// follow the columns the database returns.
+#[test]
+fn output_masks_follow_using_joins() {
+    let catalog = catalog("public", NameFolding::Exact);
+    let protection = plan(Dialect::Postgres, &outcome(FILTER), &catalog, &[]).unwrap();
+    for sql in ["SELECT * FROM notes JOIN customers USING (id)", "SELECT * FROM notes NATURAL JOIN customers"]
+    {
+        let analysis = analyse(Dialect::Postgres, sql).unwrap();
+        let out = rewrite(RewriteInput {
+            dialect: Dialect::Postgres,
+            analysis: &analysis,
+            catalog: &catalog,
+            protection: &protection,
+            principal: &principal(),
+            params: &[],
+            secret: None,
+        })
+        .unwrap();
+        // id, body, tenant_id, email
+        let masked: Vec<bool> = ["id", "body", "tenant_id", "email"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| out.masks.mask(i, name).is_some())
+            .collect();
+        assert_eq!(masked, [false, false, false, true], "{sql}");
+    }
+}
