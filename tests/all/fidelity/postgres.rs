@@ -29,7 +29,8 @@ const TYPES: &str = "
     CREATE DOMAIN shortrange AS int4range;
     CREATE TYPE floatrange AS RANGE (subtype = float8);
     CREATE TYPE address AS (street text, n int4, at timestamptz, tags text[], price money, span int4range, m mood);
-    CREATE TYPE wrapper AS (inner_address address, note varchar(5));
+    CREATE TYPE wrapper AS (inner_address address, gone int4, note varchar(5));
+    ALTER TYPE wrapper DROP ATTRIBUTE gone;
 ";
 
 const JSON_TEXTS: &[&str] = &[
