@@ -107,6 +107,10 @@ impl MySqlConnector {
                 format!("SET SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'"),
             ])
             .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
+            // `rows_affected` counts the rows a write matched, as on PostgreSQL and SQLite, not
+            // the rows whose value it changed: the latter tells a writer whether a value it
+            // wrote equals the one stored, even in a column it may only see masked.
+            .client_found_rows(true)
             .into();
         Ok(MySqlConnector {
             pool: Pool::new(built.clone()),

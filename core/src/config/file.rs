@@ -130,5 +130,7 @@ pub struct DatasourceSection {
     /// reads `ssn` as `***-**-1234` cannot set it either, since a column a caller can write but
     /// not read is a place to plant probe values. List a column here when a service must write
     /// data it is not meant to read back in clear, e.g. a sign-up service storing emails.
+    /// Security: never list a column with a unique index, whose collisions answer whether a
+    /// value exists.
     pub writable_masked_columns: Option<Vec<String>>,
 }
