@@ -49,7 +49,8 @@ fn literals(dialect: Dialect, sql: &str, written: bool) -> Result<Vec<String>, A
     out.sort_unstable();
     Ok(out)
 }
-fn is_literal(token: &Token) -> bool {
+/// Whether `token` is a literal (a number or a string in any quoting).
+pub(crate) fn is_literal(token: &Token) -> bool {
     matches!(
         token,
         Token::Number(..)

@@ -27,6 +27,7 @@ pub use facts::{
     Access, Analysis, ColumnUsage, ColumnUse, RefPosition, References, RelationAccess, RelationName,
     StatementFacts, StatementKind,
 };
+pub(crate) use resolve::join_constraint;
 
 /// Parses text Sluice itself produced (a rewritten statement) and counts its parameters: the
 /// parser and placeholder rules of [`analyse`] without the resolver walk, whose facts the

@@ -139,15 +139,8 @@ enum Merge {
 }
 
 fn join_columns(dialect: Dialect, operator: &JoinOperator) -> Merge {
-    let constraint = match operator {
-        JoinOperator::Join(c)
-        | JoinOperator::Inner(c)
-        | JoinOperator::Left(c)
-        | JoinOperator::LeftOuter(c)
-        | JoinOperator::Right(c)
-        | JoinOperator::RightOuter(c)
-        | JoinOperator::FullOuter(c) => c,
-        _ => return Merge::None,
+    let Some(constraint) = crate::analyse::join_constraint(operator) else {
+        return Merge::None;
     };
     match constraint {
         JoinConstraint::Using(names) => Merge::Using(

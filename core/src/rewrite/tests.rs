@@ -374,37 +374,16 @@ fn masked_columns_are_not_writable_unless_the_operator_says_so() {
     let sql = "INSERT INTO customers (id, tenant_id) VALUES (1, '7')";
     assert!(write(Dialect::Postgres, sql).is_ok(), "{sql}");
 
-    let catalog = catalog("public", NameFolding::Exact);
     let writable = [(rel(None, "customers"), "email".to_owned())];
-    let protection = plan(Dialect::Postgres, &outcome(FILTER), &catalog, &writable).unwrap();
+    let with = |sql: &str| run_with(Dialect::Postgres, sql, json!([]), FILTER, &writable);
     for sql in [
         "UPDATE customers SET email = 'x' WHERE id = 1",
         "INSERT INTO customers (id, tenant_id, email) VALUES (1, '7', 'x')",
     ] {
-        let analysis = analyse(Dialect::Postgres, sql).unwrap();
-        let out = rewrite(RewriteInput {
-            dialect: Dialect::Postgres,
-            analysis: &analysis,
-            catalog: &catalog,
-            protection: &protection,
-            principal: &principal(),
-            params: &[],
-            secret: None,
-        });
-        assert!(out.is_ok(), "{sql}: {out:?}");
+        assert!(with(sql).is_ok(), "{sql}: {:?}", with(sql));
     }
     // Writable is not readable.
-    let sql = "UPDATE customers SET email = email WHERE id = 1";
-    let analysis = analyse(Dialect::Postgres, sql).unwrap();
-    let out = rewrite(RewriteInput {
-        dialect: Dialect::Postgres,
-        analysis: &analysis,
-        catalog: &catalog,
-        protection: &protection,
-        principal: &principal(),
-        params: &[],
-        secret: None,
-    });
+    let out = with("UPDATE customers SET email = email WHERE id = 1");
     assert!(matches!(out, Err(RewriteError::Refused(_))), "{out:?}");
 }
 

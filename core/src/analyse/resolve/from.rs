@@ -10,6 +10,29 @@ fn unsupported<T>(what: &str) -> Result<T, AnalyseError> {
     Err(AnalyseError::Unsupported(what.into()))
 }
 
+/// The `ON` / `USING` / `NATURAL` constraint of a join operator that has one in the usual
+/// form; `None` for APPLY, ASOF and operators the resolver does not know.
+pub(crate) fn join_constraint(operator: &JoinOperator) -> Option<&JoinConstraint> {
+    match operator {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c)
+        | JoinOperator::CrossJoin(c)
+        | JoinOperator::Semi(c)
+        | JoinOperator::LeftSemi(c)
+        | JoinOperator::RightSemi(c)
+        | JoinOperator::Anti(c)
+        | JoinOperator::LeftAnti(c)
+        | JoinOperator::RightAnti(c)
+        | JoinOperator::StraightJoin(c) => Some(c),
+        _ => None,
+    }
+}
+
 impl Resolver {
     /// Walks a FROM item and its joins, registering each in the innermost scope; join
     /// conditions are walked once both sides are visible.
@@ -18,28 +41,14 @@ impl Resolver {
         self.table_factor(&item.relation)?;
         for join in &item.joins {
             self.table_factor(&join.relation)?;
-            let constraint = match &join.join_operator {
-                JoinOperator::Join(c)
-                | JoinOperator::Inner(c)
-                | JoinOperator::Left(c)
-                | JoinOperator::LeftOuter(c)
-                | JoinOperator::Right(c)
-                | JoinOperator::RightOuter(c)
-                | JoinOperator::FullOuter(c)
-                | JoinOperator::CrossJoin(c)
-                | JoinOperator::Semi(c)
-                | JoinOperator::LeftSemi(c)
-                | JoinOperator::RightSemi(c)
-                | JoinOperator::Anti(c)
-                | JoinOperator::LeftAnti(c)
-                | JoinOperator::RightAnti(c)
-                | JoinOperator::StraightJoin(c) => c,
-                JoinOperator::CrossApply | JoinOperator::OuterApply => &JoinConstraint::None,
-                JoinOperator::AsOf { match_condition, constraint } => {
+            let constraint = match (join_constraint(&join.join_operator), &join.join_operator) {
+                (Some(constraint), _) => constraint,
+                (None, JoinOperator::CrossApply | JoinOperator::OuterApply) => &JoinConstraint::None,
+                (None, JoinOperator::AsOf { match_condition, constraint }) => {
                     self.walk_exprs(match_condition, ColumnUsage::Join)?;
                     constraint
                 }
-                _ => return unsupported("join operator"),
+                (None, _) => return unsupported("join operator"),
             };
             self.join_constraint(constraint, mark)?;
         }

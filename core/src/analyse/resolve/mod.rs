@@ -22,6 +22,7 @@ use super::{
     Access, AnalyseError, ColumnUsage, ColumnUse, Dialect, References, RelationAccess, RelationName,
     StatementFacts, StatementKind,
 };
+pub(crate) use from::join_constraint;
 use scope::Scopes;
 
 /// The walk's state: the scopes in force and everything recorded so far.
