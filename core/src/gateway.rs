@@ -79,7 +79,8 @@ pub struct QueryResponse {
     /// Column metadata, in result order.
     pub columns: Vec<ColumnMeta>,
     /// Rows of typed values: exact numerics and 64-bit integers as strings, bytes as base64,
-    /// times as RFC 3339, JSON embedded.
+    /// times as RFC 3339, JSON as a string holding the database's JSON text (so JSON `null` is
+    /// `"null"` and SQL NULL is `null`).
     #[schema(value_type = Vec<Vec<Object>>)]
     pub rows: Vec<Vec<serde_json::Value>>,
     /// `rows.len()`.
