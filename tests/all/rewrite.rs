@@ -344,3 +344,66 @@ async fn a_protected_point_lookup_uses_the_primary_key_on_postgres() {
     let (_, body) = as_tenant(&sluice, KEY, sql, json!([4207])).await;
     assert_eq!(body["row_count"], json!(0), "another tenant's row: {body}");
 }
+
+/// The same on MariaDB and SQLite, where the caller's `?` is copied inside the fence as an
+/// injected parameter carrying its value.
+#[tokio::test]
+async fn a_protected_point_lookup_uses_the_primary_key_on_mariadb_and_sqlite() {
+    use mysql_async::prelude::Queryable as _;
+    let sql = "SELECT id, name, email FROM customers WHERE id = ?";
+    let rows: Vec<String> =
+        (1..=3000).map(|i| format!("({i}, '{}', 'n{i}', 'e{i}@x.example', NULL)", i % 5)).collect();
+    let setup = [
+        SCHEMA[0].to_owned(),
+        "CREATE INDEX customers_tenant ON customers (tenant_id)".to_owned(),
+        format!("INSERT INTO customers VALUES {}", rows.join(", ")),
+    ];
+
+    let mut db = MyDatabase::new(&setup.join(";")).await;
+    db.conn.query_drop("ANALYZE TABLE customers").await.unwrap();
+    let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), db.datasource(""), plugins());
+    let sluice = Sluice::start(&toml, std::path::Path::new(".")).await;
+    let (text, params) = rewritten(&sluice, sql, &[json!(2106)]).await;
+    let params: Vec<mysql_async::Value> = params
+        .iter()
+        .map(|p| match p {
+            Value::Number(n) => mysql_async::Value::Int(n.as_i64().unwrap()),
+            other => mysql_async::Value::from(other.as_str().unwrap()),
+        })
+        .collect();
+    let plan: Vec<mysql_async::Row> = db.conn.exec(format!("EXPLAIN {text}"), params).await.unwrap();
+    let keys: Vec<Option<String>> = plan
+        .iter()
+        .map(|row| row.get_opt::<Option<String>, _>("key").and_then(Result::ok).flatten())
+        .collect();
+    assert!(keys.iter().any(|k| k.as_deref() == Some("PRIMARY")), "MariaDB plan keys {keys:?} for {text}");
+    let (status, body) = as_tenant(&sluice, KEY, sql, json!([2106])).await;
+    assert_eq!((status, body["rows"].clone()), (200, json!([[2106, "n2106", "e***@x.example"]])), "{body}");
+
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), setup.join(";\n") + ";\n").unwrap();
+    let toml = format!("{}\n[datasources.app]\n{SQLITE}\n{}", base_toml(), plugins());
+    let sluice = Sluice::start(&toml, dir.path()).await;
+    let (text, params) = rewritten(&sluice, sql, &[json!(2106)]).await;
+    let file = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+    let params: Vec<Box<dyn rusqlite::ToSql>> = params
+        .iter()
+        .map(|p| match p {
+            Value::Number(n) => Box::new(n.as_i64().unwrap()) as Box<dyn rusqlite::ToSql>,
+            other => Box::new(other.as_str().unwrap().to_owned()),
+        })
+        .collect();
+    let mut explain = file.prepare(&format!("EXPLAIN QUERY PLAN {text}")).unwrap();
+    let details: Vec<String> = explain
+        .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get::<_, String>(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let plan = details.join(" | ");
+    assert!(
+        plan.contains("PRIMARY KEY") || plan.contains("sqlite_autoindex"),
+        "SQLite plan {plan} for {text}"
+    );
+    let (status, body) = as_tenant(&sluice, KEY, sql, json!([2106])).await;
+    assert_eq!((status, body["rows"].clone()), (200, json!([["2106", "n2106", "e***@x.example"]])), "{body}");
+}

@@ -22,16 +22,59 @@ const MARK: &str = ":__sluice_";
 /// The values of injected parameters, in injection order.
 #[derive(Debug, Default)]
 pub(crate) struct Binder {
-    values: Vec<String>,
+    values: Vec<Json>,
 }
 
 impl Binder {
-    /// A placeholder expression for `value`.
+    /// A placeholder expression for the text `value` (a principal attribute).
     pub(crate) fn push(&mut self, value: String) -> Expr {
+        self.push_json(Json::String(value))
+    }
+
+    /// A placeholder expression for `value` as it is (a copy of one of the caller's
+    /// parameters).
+    pub(crate) fn push_json(&mut self, value: Json) -> Expr {
         let placeholder = format!("{MARK}{}", self.values.len());
         self.values.push(value);
         Expr::value(Value::Placeholder(placeholder))
     }
+}
+
+/// The 1-based parameter number of each of the caller's placeholders, by source position:
+/// in text order, `?` taking the next number (after the highest so far, in SQLite) and `$n` /
+/// `?NNN` their own. This is the order [`finish`] binds them in.
+pub(crate) fn caller_numbers(
+    dialect: Dialect,
+    statement: &Statement,
+) -> std::collections::BTreeMap<(u64, u64), usize> {
+    struct Collect(Vec<((u64, u64), String)>);
+    impl sqlparser::ast::Visitor for Collect {
+        type Break = ();
+        fn pre_visit_value(&mut self, value: &ValueWithSpan) -> ControlFlow<()> {
+            let start = value.span.start;
+            if let Value::Placeholder(p) = &value.value
+                && !p.starts_with(MARK)
+                && start.line > 0
+            {
+                self.0.push(((start.line, start.column), p.clone()));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    let _ = sqlparser::ast::Visit::visit(statement, &mut collect);
+    collect.0.sort();
+    let mut highest = 0usize;
+    let mut out = std::collections::BTreeMap::new();
+    for (at, token) in collect.0 {
+        let n = match (dialect, token.strip_prefix(['$', '?']).filter(|d| !d.is_empty())) {
+            (Dialect::MySql, _) | (_, None) => highest + 1,
+            (_, Some(digits)) => digits.parse().unwrap_or(0),
+        };
+        highest = highest.max(n);
+        out.insert(at, n);
+    }
+    out
 }
 
 /// The statement's final text and parameter list. `caller_count` is how many parameters the
@@ -43,7 +86,7 @@ pub(crate) fn finish(
     caller_count: usize,
     binder: Binder,
 ) -> Result<(String, Vec<Json>), RewriteError> {
-    let injected = binder.values.into_iter().map(Json::String);
+    let injected = binder.values.into_iter();
     match dialect {
         Dialect::Postgres => {
             let mut renumber = Renumber { offset: caller_count };

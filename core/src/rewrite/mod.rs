@@ -178,8 +178,15 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
         reads_masked,
     };
     write::rewrite(&mut statement, &write_cx, &mut binder)?;
-    let read_cx =
-        read::ReadContext { dialect, references: &analysis.references, catalog, plan, principal, secret };
+    let read_cx = read::ReadContext {
+        dialect,
+        references: &analysis.references,
+        catalog,
+        plan,
+        principal,
+        secret,
+        params,
+    };
     let wrapped = read::wrap_reads(&mut statement, &read_cx, &mut binder)?;
     let masks = columns::output_masks(dialect, &statement, &wrapped, plan, catalog);
     let (sql, params) = bind::finish(dialect, &mut statement, params, analysis.facts.placeholders, binder)?;

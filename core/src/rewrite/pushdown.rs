@@ -11,8 +11,9 @@
 //!   relation (no join, so no outer join can turn a removed row into a NULL-extended one);
 //! * it compares an unmasked column of that relation, of a type whose comparisons cannot fail
 //!   on a value, with constants: `c = k` (and `<>`, `<`, `<=`, `>`, `>=`), `c IN (k, ...)`,
-//!   `c BETWEEN k AND k`, `c IS [NOT] NULL`; a constant is a literal, or on PostgreSQL a
-//!   `$n` parameter (elsewhere `?` binds by position, and a copy would shift the others).
+//!   `c BETWEEN k AND k`, `c IS [NOT] NULL`; a constant is a literal or a parameter. A
+//!   PostgreSQL `$n` is copied as it is; a MySQL or SQLite `?` binds by position, so a copy
+//!   would shift the others: the copy is a new injected parameter with the caller's value.
 //!
 //! The condition is copied, not moved: the caller's WHERE keeps it, so the result is the
 //! same with or without the copy, and only the amount of work changes.
@@ -21,13 +22,16 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Ident, InTarget, Select, Statement, TableFactor, Value, Visit, Visitor,
+    BinaryOperator, Expr, Ident, InTarget, Select, Statement, TableFactor, Value, ValueWithSpan, Visit,
+    Visitor,
 };
 
 use crate::analyse::{Dialect, RefPosition, References};
 
 use super::ColumnType;
+use super::bind::{Binder, caller_numbers};
 use super::protect::{Protected, column_type, quote};
+use serde_json::Value as Json;
 
 /// Types whose comparison operators raise no error that depends on a stored value.
 fn comparable(column_type: ColumnType) -> bool {
@@ -45,12 +49,16 @@ fn comparable(column_type: ColumnType) -> bool {
 
 /// The conditions to copy into each protected FROM item, by the item's position, printed as
 /// SQL over the relation's own (quoted) column names.
+/// Copies of the caller's `?` parameters are pushed to `binder`.
 pub(crate) fn conditions(
     dialect: Dialect,
     statement: &Statement,
     expected: &BTreeMap<RefPosition, &Protected>,
+    params: &[Json],
+    binder: &mut Binder,
 ) -> BTreeMap<RefPosition, Vec<String>> {
-    let mut finder = Finder { dialect, expected, found: BTreeMap::new() };
+    let numbers = caller_numbers(dialect, statement);
+    let mut finder = Finder { dialect, expected, numbers: &numbers, params, binder, found: BTreeMap::new() };
     let _ = statement.visit(&mut finder);
     finder.found
 }
@@ -58,6 +66,10 @@ pub(crate) fn conditions(
 struct Finder<'a> {
     dialect: Dialect,
     expected: &'a BTreeMap<RefPosition, &'a Protected>,
+    /// Each caller placeholder's parameter number, by position.
+    numbers: &'a BTreeMap<(u64, u64), usize>,
+    params: &'a [Json],
+    binder: &'a mut Binder,
     found: BTreeMap<RefPosition, Vec<String>>,
 }
 
@@ -84,7 +96,14 @@ impl Visitor for Finder<'_> {
         let Some(visible) = visible.map(|v| self.dialect.normalise_relation_ident(v)) else {
             return ControlFlow::Continue(());
         };
-        let copier = Copier { dialect: self.dialect, protected, visible: &visible };
+        let mut copier = Copier {
+            dialect: self.dialect,
+            protected,
+            visible: &visible,
+            numbers: self.numbers,
+            params: self.params,
+            binder: self.binder,
+        };
         let mut pushed = Vec::new();
         for conjunct in conjuncts(selection) {
             if let Some(condition) = copier.copy(conjunct) {
@@ -111,43 +130,50 @@ fn conjuncts(expr: &Expr) -> Vec<&Expr> {
     }
 }
 
-struct Copier<'a> {
+struct Copier<'a, 'b> {
     dialect: Dialect,
     protected: &'a Protected,
     /// The name the query block knows the relation by, normalised.
     visible: &'a str,
+    numbers: &'a BTreeMap<(u64, u64), usize>,
+    params: &'a [Json],
+    binder: &'b mut Binder,
 }
 
-impl Copier<'_> {
+impl Copier<'_, '_> {
     /// `conjunct` over the relation's quoted column name, when it may be copied inside.
-    fn copy(&self, conjunct: &Expr) -> Option<String> {
+    fn copy(&mut self, conjunct: &Expr) -> Option<String> {
         match conjunct {
             Expr::BinaryOp { left, op, right } if comparison(op) => {
-                let (column, constant) = match (self.column(left), self.column(right)) {
-                    (Some(column), None) => (column, right),
-                    (None, Some(column)) => (column, left),
+                let (column, constant, column_left) = match (self.column(left), self.column(right)) {
+                    (Some(column), None) => (column, right, true),
+                    (None, Some(column)) => (column, left, false),
                     _ => return None,
                 };
-                self.constant(constant).then(|| {
-                    let (l, r) = if self.column(left).is_some() {
-                        (column.clone(), constant.to_string())
-                    } else {
-                        (constant.to_string(), column.clone())
-                    };
-                    format!("{l} {op} {r}")
+                if !self.constant(constant) {
+                    return None;
+                }
+                let constant = self.render(constant);
+                Some(if column_left {
+                    format!("{column} {op} {constant}")
+                } else {
+                    format!("{constant} {op} {column}")
                 })
             }
             Expr::In { expr, target: InTarget::List(list), negated: false, global: false } => {
                 let column = self.column(expr)?;
-                list.iter().all(|k| self.constant(k)).then(|| {
-                    let items: Vec<String> = list.iter().map(ToString::to_string).collect();
-                    format!("{column} IN ({})", items.join(", "))
-                })
+                if !list.iter().all(|k| self.constant(k)) {
+                    return None;
+                }
+                let items: Vec<String> = list.iter().map(|k| self.render(k)).collect();
+                Some(format!("{column} IN ({})", items.join(", ")))
             }
             Expr::Between { expr, negated: false, low, high } => {
                 let column = self.column(expr)?;
-                (self.constant(low) && self.constant(high))
-                    .then(|| format!("{column} BETWEEN {low} AND {high}"))
+                if !(self.constant(low) && self.constant(high)) {
+                    return None;
+                }
+                Some(format!("{column} BETWEEN {} AND {}", self.render(low), self.render(high)))
             }
             Expr::IsNull(expr) => self.column(expr).map(|c| format!("{c} IS NULL")),
             Expr::IsNotNull(expr) => self.column(expr).map(|c| format!("{c} IS NOT NULL")),
@@ -186,13 +212,35 @@ impl Copier<'_> {
         match expr {
             Expr::Value(v) => match &v.value {
                 Value::Number(..) | Value::SingleQuotedString(_) | Value::Boolean(_) => true,
-                Value::Placeholder(p) => {
-                    self.dialect == Dialect::Postgres && p.starts_with('$') && !p.contains(':')
-                }
+                Value::Placeholder(_) => self.parameter(v).is_some(),
                 _ => false,
             },
             Expr::Nested(inner) => self.constant(inner),
             _ => false,
+        }
+    }
+
+    /// The caller's value behind a placeholder, by its number in binding order.
+    fn parameter(&self, value: &ValueWithSpan) -> Option<&Json> {
+        let at = (value.span.start.line, value.span.start.column);
+        let number = *self.numbers.get(&at)?;
+        self.params.get(number.checked_sub(1)?)
+    }
+
+    /// A constant as it goes inside: as written, except that a MySQL or SQLite parameter
+    /// becomes an injected one carrying the caller's value.
+    fn render(&mut self, expr: &Expr) -> String {
+        match expr {
+            Expr::Value(v)
+                if matches!(v.value, Value::Placeholder(_)) && self.dialect != Dialect::Postgres =>
+            {
+                match self.parameter(v).cloned() {
+                    Some(value) => self.binder.push_json(value).to_string(),
+                    None => expr.to_string(),
+                }
+            }
+            Expr::Nested(inner) => self.render(inner),
+            other => other.to_string(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct ReadContext<'a> {
     pub(crate) plan: &'a Plan,
     pub(crate) principal: &'a Principal,
     pub(crate) secret: Option<&'a str>,
+    /// The caller's parameters, copied for conditions moved inside a fence.
+    pub(crate) params: &'a [serde_json::Value],
 }
 
 /// Replaces every protected FROM item of `statement`; returns, per replaced reference, the
@@ -61,7 +63,7 @@ pub(crate) fn wrap_reads(
             return refused(format!("{} is read in a form that cannot be filtered (e.g. TABLE t)", key));
         }
     }
-    let pushed = pushdown::conditions(cx.dialect, statement, &expected);
+    let pushed = pushdown::conditions(cx.dialect, statement, &expected, cx.params, binder);
     let mut wrapper = Wrapper { cx, expected, pushed, binder, wrapped: Vec::new(), qualified: Vec::new() };
     if let ControlFlow::Break(error) = statement.visit(&mut wrapper) {
         return Err(error);

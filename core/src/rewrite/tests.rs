@@ -128,9 +128,15 @@ fn mysql_parameters_follow_the_text_order() {
         FILTER,
     )
     .unwrap();
-    assert!(sql.contains("FROM `app`.`customers` WHERE (tenant_id = ?) LIMIT 18446744073709551615"), "{sql}");
-    // notes.id = ?, then the filter inside the subquery's FROM, then the subquery's own ?.
-    assert_eq!(params, vec![json!(1), json!("7"), json!(2)]);
+    assert!(
+        sql.contains(
+            "FROM `app`.`customers` WHERE (tenant_id = ?) AND (`id` = ?) LIMIT 18446744073709551615"
+        ),
+        "{sql}"
+    );
+    // notes.id = ?, then inside the subquery's FROM the filter and the copy of the subquery's
+    // condition (carrying the caller's second value), then the subquery's own ?.
+    assert_eq!(params, vec![json!(1), json!("7"), json!(2), json!(2)]);
 }
 
 #[test]
@@ -425,13 +431,24 @@ fn safe_conditions_are_copied_inside_the_fence() {
         ),
         "WHERE (tenant_id = $1) AND (\"id\" = 5)"
     );
-    // MySQL binds `?` by position: a copy would shift the others; literals are copied.
-    let my = |sql: &str| inside(Dialect::MySql, sql, json!([1]));
-    assert_eq!(my("SELECT id FROM customers WHERE id = ?"), "WHERE (tenant_id = ?)");
-    assert_eq!(
-        my("SELECT id FROM customers WHERE id = 7 AND id = ?"),
-        "WHERE (tenant_id = ?) AND (`id` = 7)"
-    );
+    // MySQL and SQLite bind `?` by position: the copy is an injected parameter carrying the
+    // caller's value, placed where the final text puts it.
+    let (sql, params) =
+        run(Dialect::MySql, "SELECT id FROM customers WHERE id = ? AND id IN (?, 3)", json!([5, 6]), FILTER)
+            .unwrap();
+    assert!(sql.contains("WHERE (tenant_id = ?) AND (`id` = ?) AND (`id` IN (?, 3)) LIMIT"), "{sql}");
+    assert_eq!(params, vec![json!("7"), json!(5), json!(6), json!(5), json!(6)]);
+    // SQLite numbers every placeholder: the copies are injected before the filter's value.
+    let (sql, params) = run(
+        Dialect::Sqlite,
+        "SELECT id FROM customers WHERE id = ?1 AND tenant_id = ?2",
+        json!([5, "7"]),
+        FILTER,
+    )
+    .unwrap();
+    assert!(sql.contains("WHERE (tenant_id = ?5) AND (\"id\" = ?3) AND (\"tenant_id\" = ?4) LIMIT"), "{sql}");
+    assert!(sql.ends_with("WHERE id = ?1 AND tenant_id = ?2"), "{sql}");
+    assert_eq!(params, vec![json!(5), json!("7"), json!(5), json!("7"), json!("7")], "{sql}");
 }
 
 /// `*` over `USING` / `NATURAL` joins lists the join columns once, first: the masked flags
