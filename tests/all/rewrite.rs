@@ -407,3 +407,18 @@ async fn a_protected_point_lookup_uses_the_primary_key_on_mariadb_and_sqlite() {
     let (status, body) = as_tenant(&sluice, KEY, sql, json!([2106])).await;
     assert_eq!((status, body["rows"].clone()), (200, json!([["2106", "n2106", "e***@x.example"]])), "{body}");
 }
+
+/// MariaDB counts the rows a write matched, not those whose value changed: otherwise writing a
+/// masked column would tell whether the value written equals the clear one stored.
+#[tokio::test]
+async fn rows_affected_does_not_compare_a_written_value_with_the_stored_one() {
+    let db = MyDatabase::new(&SCHEMA.join(";")).await;
+    let extra = "writable_masked_columns = [\"customers.email\"]";
+    let toml = format!("{}\n[datasources.app]\n{}\n{}", base_toml(), db.datasource(extra), plugins());
+    let sluice = Sluice::start(&toml, std::path::Path::new(".")).await;
+    for guess in ["ann.secret@example.com", "wrong.guess@example.com"] {
+        let sql = format!("UPDATE customers SET email = '{guess}' WHERE id = 1");
+        let (status, body) = as_tenant(&sluice, KEY, &sql, json!([])).await;
+        assert_eq!((status, body["rows_affected"].clone()), (200, json!(1)), "{sql}: {body}");
+    }
+}
