@@ -1,8 +1,8 @@
 //! Statement analysis: SQL text in, verified statement facts out. Fail closed.
 //!
 //! Entry point: [`analyse`]. It parses with the datasource's dialect (string literals left
-//! escaped, see ARCHITECTURE.md "parser traps"), insists on exactly one statement, refuses session
-//! and procedural statements, resolves every relation through a scope-aware walk (CTEs shadow
+//! escaped: unescaped, crafted literals print back as SQL that reads other relations), insists
+//! on exactly one statement, refuses session and procedural statements, resolves every relation through a scope-aware walk (CTEs shadow
 //! tables only where SQL says they do), and re-serialises the AST, re-parsing the result and
 //! comparing; only that verified text is ever sent to a database.
 

@@ -1,5 +1,5 @@
-//! Query rewriting for row filters and column masks (see "The rewrite model" in the
-//! architecture map).
+//! Query rewriting for row filters and column masks (see "Row filters and masks: the rewrite"
+//! in the README).
 //!
 //! [`rewrite`] takes the analyser's verified statement and what the policy chain asked for,
 //! resolved against the catalog ([`plan`]), and returns the SQL to run with its parameters:
