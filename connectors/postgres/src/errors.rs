@@ -25,6 +25,12 @@ fn is_connection_state(code: &str) -> bool {
         )
 }
 
+/// Whether a server error is about the statement itself (its syntax or meaning), not a cancel or
+/// the connection.
+pub(crate) fn is_statement_error(code: &str) -> bool {
+    code != "57014" && !is_connection_state(code)
+}
+
 /// Maps a driver error for a statement that ran under `timeout`.
 pub(crate) fn map(err: &tokio_postgres::Error, timeout: Duration) -> ExecError {
     if let Some(db) = err.as_db_error() {

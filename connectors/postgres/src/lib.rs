@@ -47,9 +47,16 @@
 //! snapshots), except where only the server can print it: the reg* types, `tsquery`, money
 //! inside a record or range, and types that are not built in (extension types, user-defined
 //! multiranges) are printed by the server with `format('%s', $1)` in the statement's own
-//! transaction, one extra round trip per result that has them. `aclitem` and `gtsvector`,
-//! which the server cannot send in binary, are [`ExecError::UnsupportedType`] before the
-//! statement runs, as is a type the server then cannot take back (e.g. `pg_ndistinct`).
+//! transaction, one extra round trip per result that has them. A type the server cannot take
+//! back is [`ExecError::UnsupportedType`] (e.g. `pg_ndistinct`).
+//!
+//! `aclitem` and `gtsvector` have no binary form at all: a column holding them (directly, as
+//! array elements, in a composite's fields) is cast to text by preparing the statement again,
+//! wrapped (see `astext`): one extra round trip before it runs. The text is what PostgreSQL
+//! prints (`"postgres=arwdDxt/postgres"`); the type keeps its name (`aclitem`, `aclitem[]`).
+//! A statement that cannot be wrapped is [`ExecError::UnsupportedType`] before it runs. An
+//! anonymous record holding one fails on the server (42883) when it is sent, since its fields'
+//! types are known only then.
 //!
 //! # Parameters (JSON -> placeholder type the server inferred)
 //! null -> NULL of any type; bool; integers from JSON integers or decimal strings (range
@@ -59,6 +66,7 @@
 //! ISO strings; timestamptz from RFC 3339 (no offset = UTC); interval and inet/cidr from strings
 //! PostgreSQL parses; arrays from JSON arrays (one dimension, null elements allowed).
 
+mod astext;
 mod catalog;
 mod datetime;
 mod decode;
@@ -266,8 +274,13 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
     settings.map_err(map)?;
     let statement = statement.map_err(map)?;
 
+    let (columns, asks, plan) = decode::columns(statement.columns())?;
+    let statement = if asks.iter().all(|a| *a == astext::Ask::Binary) {
+        statement
+    } else {
+        as_text(&tx, req, &statement, &columns, &asks).await?
+    };
     let params = params::encode_all(statement.params(), req.params)?;
-    let (columns, plan) = decode::columns(statement.columns())?;
     let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
     let portal = tx.bind(&statement, &refs).await.map_err(map)?;
 
@@ -316,4 +329,48 @@ async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Resu
         Mode::Write => Some(completed.unwrap_or(seen).max(seen)),
     };
     Ok(ResultSet { columns, rows, truncated, command, rows_affected })
+}
+
+/// `statement` prepared again with the columns `asks` names cast to text (see [`astext`]), with
+/// the same parameter types.
+///
+/// # Errors
+/// [`ExecError::UnsupportedType`] for the first such column if the statement cannot be wrapped
+/// (nothing has run: preparing executes nothing) or the wrapped statement's columns are not
+/// the ones asked for; the mapped error if the session failed.
+async fn as_text(
+    tx: &tokio_postgres::Transaction<'_>,
+    req: &ExecRequest<'_>,
+    statement: &tokio_postgres::Statement,
+    columns: &[sluice_core::execute::Column],
+    asks: &[astext::Ask],
+) -> Result<tokio_postgres::Statement, ExecError> {
+    let refused = || {
+        let at = asks.iter().position(|a| *a != astext::Ask::Binary).unwrap_or(0);
+        ExecError::UnsupportedType {
+            column: columns.get(at).map(|c| c.name.clone()).unwrap_or_default(),
+            type_name: columns.get(at).map(|c| c.type_name.clone()).unwrap_or_default(),
+        }
+    };
+    let sql = astext::wrap(req.sql, req.mode, asks);
+    let wrapped = match tx.prepare_typed(&sql, statement.params()).await {
+        Ok(wrapped) => wrapped,
+        // The statement itself prepared, so a statement error here comes from the wrapping.
+        Err(e) if e.as_db_error().is_some_and(|db| errors::is_statement_error(db.code().code())) => {
+            return Err(refused());
+        }
+        Err(e) => return Err(errors::map(&e, req.limits.statement_timeout)),
+    };
+    let original = statement.columns();
+    let sent = wrapped.columns();
+    let as_asked = sent.len() == original.len()
+        && original
+            .iter()
+            .zip(sent)
+            .zip(asks)
+            .all(|((o, s), a)| a.sent_type(o.type_()).oid() == s.type_().oid());
+    if !as_asked {
+        return Err(refused());
+    }
+    Ok(wrapped)
 }

@@ -6,7 +6,8 @@
 //! statement runs ([`plan`]); values are decoded from their binary form: scalars into their
 //! JSON forms ([`scalar`]), other built-in types into the text PostgreSQL prints for them
 //! ([`special`], [`compound`], [`text`]). The few types only the server can print are asked for
-//! in the same transaction ([`server`]).
+//! in the same transaction ([`server`]). Columns holding a type with no binary form at all are
+//! asked for as text in the first place ([`columns`] says which; `crate::astext` asks).
 
 mod compound;
 mod plan;
@@ -23,6 +24,7 @@ use tokio_postgres::{Row, Transaction};
 use self::plan::Node;
 use self::server::{Failure, Texts};
 use self::special::Special;
+use crate::astext::Ask;
 use crate::types::Scalar;
 
 /// The undecoded bytes of one value.
@@ -41,9 +43,11 @@ impl<'a> FromSql<'a> for Raw<'a> {
 /// How to decode each result column.
 pub(crate) struct Plan(Vec<Node>);
 
-/// Result columns and how to decode each; fails before execution if a type cannot be returned.
-pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, Plan), ExecError> {
+/// Result columns, how the server must send each, and how to decode what it sends; fails
+/// before execution if a type cannot be returned.
+pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, Vec<Ask>, Plan), ExecError> {
     let mut columns = Vec::with_capacity(cols.len());
+    let mut asks = Vec::with_capacity(cols.len());
     let mut nodes = Vec::with_capacity(cols.len());
     for col in cols {
         let (node, type_name) =
@@ -51,10 +55,21 @@ pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, P
                 column: col.name().to_owned(),
                 type_name: col.type_().name().to_owned(),
             })?;
+        // A value the server cannot send in binary arrives as its text: the JSON form of every
+        // type that can hold one (its own, a composite's, an array's elements') is that text.
+        let (ask, node) = match node {
+            Node::Array { elem, .. } if elem.lacks_binary_form() => (
+                Ask::TextArray,
+                Node::Array { elem: Box::new(Node::Scalar(Scalar::Text)), ty: Type::TEXT_ARRAY },
+            ),
+            node if node.lacks_binary_form() => (Ask::Text, Node::Scalar(Scalar::Text)),
+            node => (Ask::Binary, node),
+        };
         columns.push(Column { name: col.name().to_owned(), type_name });
+        asks.push(ask);
         nodes.push(node);
     }
-    Ok((columns, Plan(nodes)))
+    Ok((columns, asks, Plan(nodes)))
 }
 
 /// Decodes `rows`, asking the server in `tx` for the texts only it can print.
@@ -146,5 +161,7 @@ fn text(node: &Node, raw: &[u8], texts: &mut Texts) -> Option<String> {
         Node::Composite(fields) => compound::record_text(Some(fields), raw, texts),
         Node::Record => compound::record_text(None, raw, texts),
         Node::Server(ty) => texts.server(ty, raw),
+        // Asked for as text instead (see `columns`); never sent in binary.
+        Node::NoBinary => None,
     }
 }

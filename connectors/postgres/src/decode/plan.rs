@@ -26,13 +26,18 @@ pub(crate) enum Node {
     /// A type only the server can print (it needs the catalog, a locale, or is not built in):
     /// its text is asked for with `format('%s', $1)` in the statement's own transaction.
     Server(Type),
+    /// A type the server cannot send in binary (`aclitem`, `gtsvector`), nor take back to
+    /// print: a column holding one is asked for as text instead (`crate::astext`), so this node
+    /// is never decoded.
+    NoBinary,
 }
 
 /// Why a type cannot be returned at all.
 pub(crate) struct Refused;
 
 /// Types with no binary output function: the server cannot send them in the binary format
-/// `tokio-postgres` asks for, so they are refused before the statement runs.
+/// `tokio-postgres` asks for, and with no binary input function it cannot take them back to
+/// print them either.
 const NO_BINARY_FORM: &[&str] = &["aclitem", "gtsvector"];
 
 /// The node and response type name for `ty`, seeing through domains.
@@ -77,7 +82,7 @@ fn simple(ty: &Type) -> Result<(Node, String), Refused> {
         return Ok((Node::Special(s), ty.name().to_owned()));
     }
     if NO_BINARY_FORM.contains(&ty.name()) && ty.schema() == "pg_catalog" {
-        return Err(Refused);
+        return Ok((Node::NoBinary, ty.name().to_owned()));
     }
     // citext is an extension type with no fixed OID; its binary form is text's.
     if ty.name() == "citext" {
@@ -151,6 +156,20 @@ impl Node {
             Node::Range { elem, .. } | Node::Multirange { elem, .. } => elem.asks(true),
             Node::Composite(fields) => fields.iter().any(|f| f.asks(true)),
             Node::Record | Node::Server(_) => true,
+            Node::NoBinary => false,
+        }
+    }
+
+    /// Whether a value holds, at some level, a type the server cannot send in binary: then
+    /// its column is asked for as text.
+    pub(crate) fn lacks_binary_form(&self) -> bool {
+        match self {
+            Node::NoBinary => true,
+            Node::Array { elem, .. } | Node::Range { elem, .. } | Node::Multirange { elem, .. } => {
+                elem.lacks_binary_form()
+            }
+            Node::Composite(fields) => fields.iter().any(Node::lacks_binary_form),
+            Node::Scalar(_) | Node::Special(_) | Node::Record | Node::Server(_) => false,
         }
     }
 
@@ -164,7 +183,7 @@ impl Node {
             Node::Array { elem, .. } | Node::Range { elem, .. } | Node::Multirange { elem, .. } => {
                 elem.text_needs_server()
             }
-            Node::Special(_) | Node::Composite(_) | Node::Record => false,
+            Node::Special(_) | Node::Composite(_) | Node::Record | Node::NoBinary => false,
         }
     }
 }
