@@ -38,6 +38,8 @@ pub(crate) enum Kind {
     Duration,
     /// GEOMETRY: the stored bytes (a 4-byte little-endian SRID, then WKB), base64.
     Geometry,
+    /// MySQL 9's VECTOR: little-endian 32-bit floats, a JSON array of float4 numbers.
+    Vector,
     /// `SELECT NULL`: always NULL.
     Null,
 }
@@ -62,6 +64,7 @@ impl Kind {
             (Kind::DateTime, _) => "timestamp",
             (Kind::Timestamp, _) => "timestamptz",
             (Kind::Geometry, _) => "geometry",
+            (Kind::Vector, _) => "vector",
         }
     }
 }
@@ -107,6 +110,7 @@ fn kind(col: &mysql_async::Column) -> Option<Kind> {
         MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => Kind::Timestamp,
         MYSQL_TYPE_NULL => Kind::Null,
         MYSQL_TYPE_GEOMETRY => Kind::Geometry,
+        MYSQL_TYPE_VECTOR => Kind::Vector,
         _ => return None,
     })
 }
@@ -173,6 +177,26 @@ fn text(bytes: Vec<u8>) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// A float4 value: through the shortest decimal that reads back as the same `f32` (0.1, not
+/// 0.100000001...). NaN and the infinities stay themselves (JSON strings when encoded).
+fn float4(f: f32) -> Option<Value> {
+    if f.is_finite() {
+        f.to_string().parse().ok().map(Value::Float)
+    } else {
+        Some(Value::Float(f64::from(f)))
+    }
+}
+
+/// A VECTOR value as the server sends it: 4 bytes per little-endian `f32`. `None` if the length
+/// is not a multiple of 4.
+fn vector(bytes: &[u8]) -> Option<Value> {
+    let chunks = bytes.chunks_exact(4);
+    if !chunks.remainder().is_empty() {
+        return None;
+    }
+    chunks.map(|c| float4(f32::from_le_bytes(c.try_into().ok()?))).collect::<Option<_>>().map(Value::Array)
+}
+
 fn value(k: Kind, v: My) -> Option<Value> {
     Some(match (k, v) {
         (_, My::NULL) | (Kind::Null, _) => Value::Null,
@@ -182,13 +206,12 @@ fn value(k: Kind, v: My) -> Option<Value> {
         (Kind::Int8, My::UInt(u)) => Value::Int8(i64::try_from(u).ok()?),
         (Kind::UInt8, My::UInt(u)) => Value::UInt8(u),
         (Kind::UInt8, My::Int(i)) => Value::UInt8(u64::try_from(i).ok()?),
-        // Through the shortest decimal that reads back as the same f32 (0.1, not 0.100000001...).
-        (Kind::Float4, My::Float(f)) if f.is_finite() => Value::Float(f.to_string().parse().ok()?),
-        (Kind::Float4, My::Float(f)) => Value::Float(f64::from(f)),
+        (Kind::Float4, My::Float(f)) => float4(f)?,
         (Kind::Float4 | Kind::Float8, My::Double(f)) => Value::Float(f),
         (Kind::Decimal, My::Bytes(b)) => Value::Decimal(text(b)?),
         (Kind::Text, My::Bytes(b)) => Value::Text(text(b)?),
         (Kind::Bytes | Kind::Geometry, My::Bytes(b)) => Value::Bytes(b),
+        (Kind::Vector, My::Bytes(b)) => vector(&b)?,
         // The JSON text as the server sent it, never parsed: numbers keep every digit.
         (Kind::Json, My::Bytes(b)) => Value::Json(text(b)?),
         (Kind::Date, My::Date(y, m, d, ..)) => Value::Date(format!("{y:04}-{m:02}-{d:02}")),
@@ -224,5 +247,51 @@ pub(crate) fn param(v: &serde_json::Value) -> My {
         },
         serde_json::Value::String(s) => My::Bytes(s.clone().into_bytes()),
         other => My::Bytes(other.to_string().into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_core::encode::value_to_json;
+
+    use super::*;
+
+    /// The JSON text of a VECTOR value with these floats' bytes.
+    fn vector_json(floats: &[f32]) -> String {
+        let bytes: Vec<u8> = floats.iter().flat_map(|f| f.to_le_bytes()).collect();
+        let value = value(Kind::Vector, My::Bytes(bytes)).expect("decodable");
+        value_to_json(value).to_string()
+    }
+
+    #[test]
+    fn vector_columns_are_vectors() {
+        let col = mysql_async::Column::new(ColumnType::MYSQL_TYPE_VECTOR).with_character_set(BINARY_CHARSET);
+        assert_eq!(kind(&col), Some(Kind::Vector));
+        let (columns, _) = columns(&[col.with_name(b"v")]).expect("supported");
+        assert_eq!(columns[0].type_name, "vector");
+    }
+
+    #[test]
+    fn vectors_are_arrays_of_shortest_float4_decimals() {
+        assert_eq!(vector_json(&[]), "[]");
+        assert_eq!(vector_json(&[0.1, -2.5, 1.0]), "[0.1,-2.5,1.0]");
+        assert_eq!(
+            vector_json(&[f32::MAX, f32::MIN_POSITIVE, 1e-45, 16_777_217.0]),
+            "[3.4028235e+38,1.1754944e-38,1e-45,16777216.0]"
+        );
+        assert_eq!(vector_json(&[-0.0]), "[-0.0]");
+        // As float4 columns: JSON has no NaN or infinities, so they are the documented words.
+        assert_eq!(
+            vector_json(&[f32::NAN, f32::INFINITY, f32::NEG_INFINITY]),
+            r#"["NaN","Infinity","-Infinity"]"#
+        );
+        assert_eq!(value(Kind::Vector, My::NULL), Some(Value::Null));
+    }
+
+    #[test]
+    fn vector_bytes_not_made_of_floats_are_undecodable() {
+        assert_eq!(value(Kind::Vector, My::Bytes(vec![0, 0, 128])), None);
+        assert_eq!(value(Kind::Vector, My::Bytes(vec![0; 9])), None);
+        assert_eq!(value(Kind::Vector, My::Int(1)), None);
     }
 }

@@ -33,8 +33,11 @@
 //! | TIMESTAMP | timestamptz (UTC `Z`; the session time zone is pinned to UTC); `text` as above |
 //! | TIME | time; `interval` (ISO 8601 hours) if any value in the result is negative or 24 h or more |
 //! | GEOMETRY | geometry: base64 of the stored bytes (4-byte little-endian SRID, then WKB) |
+//! | VECTOR (MySQL 9) | vector: a JSON array of float4 numbers, each the shortest decimal that reads back as the same `f32`; NaN and infinities as the words float columns use |
 //!
-//! Others (MySQL's VECTOR) are [`ExecError::UnsupportedType`]. Fractions of seconds: six
+//! VECTOR is decoded from its wire form (a length-prefixed string of little-endian `f32`s, which
+//! `mysql_common` hands over as bytes) and checked on bytes only: no MySQL 9 server runs in the
+//! tests. Other column types are [`ExecError::UnsupportedType`]. Fractions of seconds: six
 //! digits, only when nonzero. See `temporal` for zero dates and durations.
 //!
 //! # Parameters
