@@ -198,6 +198,26 @@ async fn mysql_reads_writes_and_refusals() {
     parameters_keep_their_order(&sluice, &|_| "?".to_owned()).await;
     leak_channels_are_refused(&sluice).await;
     writes_stay_in_the_tenant(&sluice, &|_| "?".to_owned()).await;
+    modifiers_keep_the_tenant_filter(&sluice).await;
+}
+
+/// MySQL's `UPDATE IGNORE` / `DELETE IGNORE` go through the same write rewrite: the other
+/// tenant's row is out of reach, and `IGNORE` still reaches the database (a key collision
+/// skips the row instead of failing; `rows_affected` counts it as matched).
+async fn modifiers_keep_the_tenant_filter(sluice: &Sluice) {
+    for (sql, affected) in [
+        ("UPDATE LOW_PRIORITY IGNORE customers SET name = 'Mallory' WHERE id IN (1, 3)", 1),
+        ("DELETE IGNORE FROM customers WHERE id = 3", 0),
+        ("UPDATE IGNORE customers SET id = 2 WHERE id = 1", 1),
+    ] {
+        let (status, body) = as_tenant(sluice, KEY, sql, json!([])).await;
+        assert_eq!((status, body["rows_affected"].clone()), (200, json!(affected)), "{sql}: {body}");
+    }
+    let (_, body) =
+        as_tenant(sluice, KEY, "SELECT id, name FROM customers WHERE id < 3 ORDER BY id", json!([])).await;
+    assert_eq!(body["rows"], json!([[1, "Mallory"], [2, "Bob"]]), "{body}");
+    let (_, body) = as_tenant(sluice, KEY_TENANT_2, "SELECT name FROM customers", json!([])).await;
+    assert_eq!(body["rows"], json!([["Zed-of-tenant-2"]]), "{body}");
 }
 
 /// `keyed-hash` needs the datasource's secret: with it, equal values hash equally and nothing

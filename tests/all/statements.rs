@@ -68,16 +68,19 @@ async fn hidden_reads_are_named_for_what_they_are() {
 
 #[tokio::test]
 async fn mysql_literals_and_modifiers_are_faithful_or_refused() {
-    let db = MyDatabase::new("CREATE TABLE t (a BIGINT UNSIGNED, b VARBINARY(8))").await;
+    let db = MyDatabase::new(
+        "CREATE TABLE t (a BIGINT UNSIGNED, b VARBINARY(8));
+         CREATE TABLE u (k INT PRIMARY KEY, v INT); INSERT INTO u VALUES (1, 10), (2, 20)",
+    )
+    .await;
     let toml = format!("{}\n[datasources.app]\n{}", base_toml(), db.datasource(""));
     let sluice = Sluice::start(&toml, std::path::Path::new(".")).await;
-    // 0x41 is 65 to MariaDB; sent as X'41' it would be a string (0 in arithmetic).
+    // 0x41 is 65 to MariaDB; sent as X'41' it would be a string (0 in arithmetic). Modifiers
+    // out of MariaDB's order are a syntax error there, and refused here.
     for sql in [
         "SELECT 0x41 + 0",
         "INSERT INTO t (a) VALUES (0xffffffffffffffff)",
-        "UPDATE IGNORE t SET a = 1",
-        "UPDATE LOW_PRIORITY t SET a = 1",
-        "DELETE IGNORE FROM t WHERE a = 1",
+        "UPDATE IGNORE LOW_PRIORITY u SET v = 1",
     ] {
         let (status, body) = sluice.query(sql, json!([])).await;
         assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "statement_not_allowed"), "{sql}: {body}");
@@ -85,4 +88,19 @@ async fn mysql_literals_and_modifiers_are_faithful_or_refused() {
     // The X'..' spelling means the same on both sides, and runs.
     let body = sluice.ok("INSERT INTO t (b) VALUES (X'41')", json!([])).await;
     assert_eq!(body["rows_affected"], json!(1), "{body}");
+
+    // The modifiers reach MariaDB: without IGNORE the key collision is an error, with it the
+    // row is skipped (and still counted: `rows_affected` counts matched rows).
+    let (status, body) = sluice.query("UPDATE u SET k = 2 WHERE k = 1", json!([])).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_GATEWAY, "upstream_error"), "{body}");
+    let body = sluice.ok("UPDATE LOW_PRIORITY IGNORE u SET k = 2 WHERE k = 1", json!([])).await;
+    assert_eq!(body["rows_affected"], json!(1), "{body}");
+    let body = sluice.ok("SELECT k FROM u ORDER BY k", json!([])).await;
+    assert_eq!(body["rows"], json!([[1], [2]]), "{body}");
+    let body = sluice.ok("UPDATE LOW_PRIORITY u SET v = 11 WHERE k = 1", json!([])).await;
+    assert_eq!(body["rows_affected"], json!(1), "{body}");
+    let body = sluice.ok("DELETE QUICK IGNORE FROM u WHERE k = 2", json!([])).await;
+    assert_eq!(body["rows_affected"], json!(1), "{body}");
+    let body = sluice.ok("SELECT k, v FROM u ORDER BY k", json!([])).await;
+    assert_eq!(body["rows"], json!([[1, 11]]), "{body}");
 }

@@ -184,8 +184,12 @@ impl Dialect {
         }
     }
 
-    /// How a placeholder token counts, or `None` when the dialect's driver would not bind it
-    /// positionally (named parameters, the other databases' styles).
+    /// Whether `UPDATE` and `DELETE` take modifiers after their keyword (MySQL's
+    /// `LOW_PRIORITY`, `QUICK`, `IGNORE`), which the analyser carries beside the statement.
+    pub(crate) fn has_dml_modifiers(self) -> bool {
+        self == Dialect::MySql
+    }
+
     /// Whether the database reads `ident` as sqlparser did. SQLite's `[...]` has no escape, so
     /// sqlparser's `]]` inside brackets ends the name early for SQLite.
     pub(crate) fn reads_ident_as_parsed(self, ident: &sqlparser::ast::Ident) -> bool {
@@ -195,6 +199,8 @@ impl Dialect {
         }
     }
 
+    /// How a placeholder token counts, or `None` when the dialect's driver would not bind it
+    /// positionally (named parameters, the other databases' styles).
     pub(crate) fn placeholder(self, token: &str) -> Option<Placeholder> {
         let numbered = |digits: &str| {
             if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

@@ -167,6 +167,9 @@ pub struct Analysis {
     pub references: References,
     /// The parsed statement, for later stages that rewrite it.
     pub statement: Statement,
+    /// MySQL modifiers of an `UPDATE` / `DELETE`, which `statement` cannot hold; the rewrite
+    /// prints them back with [`crate::analyse::print`].
+    pub modifiers: super::Modifiers,
     /// The re-serialised statement, verified to re-parse to `statement`.
     pub sql: String,
 }

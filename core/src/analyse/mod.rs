@@ -14,6 +14,7 @@ mod error;
 mod facts;
 mod lexical;
 mod literals;
+mod modifiers;
 mod parse;
 mod resolve;
 mod roundtrip;
@@ -27,6 +28,8 @@ pub use facts::{
     Access, Analysis, ColumnUsage, ColumnUse, RefPosition, References, RelationAccess, RelationName,
     StatementFacts, StatementKind,
 };
+pub use modifiers::Modifiers;
+pub(crate) use modifiers::print;
 pub(crate) use resolve::join_constraint;
 
 /// Parses text Sluice itself produced (a rewritten statement) and counts its parameters: the
@@ -35,10 +38,13 @@ pub(crate) use resolve::join_constraint;
 ///
 /// # Errors
 /// [`AnalyseError`] as from [`analyse`].
-pub fn reparse(dialect: Dialect, sql: &str) -> Result<(sqlparser::ast::Statement, usize), AnalyseError> {
-    let statement = parse::parse_one(dialect, sql)?;
+pub fn reparse(
+    dialect: Dialect,
+    sql: &str,
+) -> Result<(sqlparser::ast::Statement, Modifiers, usize), AnalyseError> {
+    let (statement, modifiers) = parse::parse_one(dialect, sql)?;
     let placeholders = lexical::count(dialect, &statement)?;
-    Ok((statement, placeholders))
+    Ok((statement, modifiers, placeholders))
 }
 
 /// Analyses one SQL statement in `dialect`.
@@ -48,13 +54,13 @@ pub fn reparse(dialect: Dialect, sql: &str) -> Result<(sqlparser::ast::Statement
 /// kind Sluice never forwards, uses a construct the resolver does not understand, or does not
 /// survive the print/re-parse round trip unchanged.
 pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
-    let statement = parse::parse_one(dialect, sql)?;
+    let (statement, modifiers) = parse::parse_one(dialect, sql)?;
     let mut resolver = resolve::Resolver::new(dialect);
     let kind = classify::walk_statement(&mut resolver, &statement)?;
     let placeholders = lexical::count(dialect, &statement)?;
     let (facts, references, visited) = resolver.finish(kind, &statement, placeholders);
     coverage::check(&statement, &visited, kind != StatementKind::Ddl)?;
-    let verified = roundtrip::verified_sql(dialect, &statement)?;
+    let verified = roundtrip::verified_sql(dialect, &statement, modifiers)?;
     literals::check(dialect, sql, &verified)?;
-    Ok(Analysis { facts, references, statement, sql: verified })
+    Ok(Analysis { facts, references, statement, modifiers, sql: verified })
 }

@@ -1,8 +1,10 @@
 //! Text to exactly one statement, with the options the round trip depends on.
 
 use sqlparser::ast::Statement;
-use sqlparser::parser::{Parser, ParserOptions};
+use sqlparser::parser::{Parser, ParserError, ParserOptions};
+use sqlparser::tokenizer::Tokenizer;
 
+use super::modifiers::Modifiers;
 use super::{AnalyseError, Dialect};
 
 /// Deep enough for real queries, shallow enough that printing, visiting and dropping the AST
@@ -12,26 +14,37 @@ const RECURSION_LIMIT: usize = 64;
 /// Parser messages quote the offending token; capping keeps a crafted one out of responses.
 const MESSAGE_CAP: usize = 200;
 
-/// Parses `sql` in `dialect`, insisting on exactly one statement.
+/// Parses `sql` in `dialect`, insisting on exactly one statement, and returns it with the
+/// MySQL modifiers sqlparser cannot hold (see [`modifiers`](super::modifiers)).
 ///
 /// String literals are kept escaped (`with_unescape(false)`): unescaped, crafted literals
 /// re-serialise into SQL that reads relations the analyser never saw.
-pub(crate) fn parse_one(dialect: Dialect, sql: &str) -> Result<Statement, AnalyseError> {
+pub(crate) fn parse_one(dialect: Dialect, sql: &str) -> Result<(Statement, Modifiers), AnalyseError> {
     super::depth::check(dialect, sql)?;
+    let syntax = |e: ParserError| match never_forwarded(dialect, sql) {
+        Some(keyword) => AnalyseError::NotAllowed(keyword),
+        None => AnalyseError::Parse(capped(&e.to_string())),
+    };
+    let mut tokens = Tokenizer::new(dialect.parser_dialect(), sql)
+        .with_unescape(false)
+        .tokenize_with_location()
+        .map_err(|e| syntax(e.into()))?;
+    let modifiers = super::modifiers::take(dialect, &mut tokens)?;
     let options = ParserOptions::new().with_unescape(false);
     let statements = Parser::new(dialect.parser_dialect())
         .with_recursion_limit(RECURSION_LIMIT)
         .with_options(options)
-        .try_with_sql(sql)
-        .and_then(|mut parser| parser.parse_statements())
-        .map_err(|e| match never_forwarded(dialect, sql) {
-            Some(keyword) => AnalyseError::NotAllowed(keyword),
-            None => AnalyseError::Parse(capped(&e.to_string())),
-        })?;
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(syntax)?;
     let count = statements.len();
     let mut statements = statements.into_iter();
     match (statements.next(), statements.next()) {
-        (Some(statement), None) => Ok(statement),
+        (Some(statement @ (Statement::Update(_) | Statement::Delete(_))), None) => Ok((statement, modifiers)),
+        (Some(statement), None) if modifiers.is_empty() => Ok((statement, modifiers)),
+        (Some(_), None) => {
+            Err(AnalyseError::Unsupported("UPDATE / DELETE modifiers outside UPDATE / DELETE".into()))
+        }
         _ => Err(AnalyseError::StatementCount(count)),
     }
 }

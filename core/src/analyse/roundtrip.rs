@@ -2,6 +2,7 @@
 
 use sqlparser::ast::Statement;
 
+use super::modifiers::{self, Modifiers};
 use super::parse::parse_one;
 use super::{AnalyseError, Dialect};
 
@@ -10,10 +11,14 @@ use super::{AnalyseError, Dialect};
 /// sqlparser's `==` ignores source spans (`Ident` and `AttachedToken` compare by content), so
 /// the AST comparison is exact; the printed texts are compared as well, which catches a node
 /// whose printing is lossy in a way equality does not see.
-pub(crate) fn verified_sql(dialect: Dialect, statement: &Statement) -> Result<String, AnalyseError> {
-    let sql = statement.to_string();
-    let reparsed = parse_one(dialect, &sql).map_err(|_| AnalyseError::RoundTrip)?;
-    if &reparsed != statement || reparsed.to_string() != sql {
+pub(crate) fn verified_sql(
+    dialect: Dialect,
+    statement: &Statement,
+    modifiers: Modifiers,
+) -> Result<String, AnalyseError> {
+    let sql = modifiers::print(statement, modifiers);
+    let (reparsed, again) = parse_one(dialect, &sql).map_err(|_| AnalyseError::RoundTrip)?;
+    if &reparsed != statement || again != modifiers || modifiers::print(&reparsed, again) != sql {
         return Err(AnalyseError::RoundTrip);
     }
     Ok(sql)

@@ -13,30 +13,73 @@ use serde_json::Value as Json;
 use sqlparser::ast::{Expr, Statement, Value, ValueWithSpan, VisitMut, VisitorMut};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::analyse::Dialect;
+use crate::analyse::{self, Dialect};
 
 use super::error::RewriteError;
 
 const MARK: &str = ":__sluice_";
 
-/// The values of injected parameters, in injection order.
+/// Where a bound parameter's value comes from. A rewrite's text depends on the statement and
+/// the decision's shape only; its parameters are rebuilt from these for every request that
+/// reuses it (see [`Rewritten::origins`](super::Rewritten::origins)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The caller's parameter at this 0-based position.
+    Caller(usize),
+    /// A principal attribute, bound to a row filter's parameter.
+    Attribute(String),
+    /// A constant of the decision, bound to a row filter's parameter.
+    Literal(String),
+}
+
+impl Origin {
+    /// The value for `principal` and the caller's `params`; `None` when it has none (a
+    /// missing attribute), which only a full rewrite may turn into the right error.
+    pub(crate) fn value(&self, principal: &crate::auth::Principal, params: &[Json]) -> Option<Json> {
+        match self {
+            Origin::Caller(index) => params.get(*index).cloned(),
+            Origin::Attribute(name) => principal.attributes.get(name).cloned().map(Json::String),
+            Origin::Literal(value) => Some(Json::String(value.clone())),
+        }
+    }
+}
+
+/// The values of injected parameters and their origins, in injection order.
 #[derive(Debug, Default)]
 pub(crate) struct Binder {
-    values: Vec<Json>,
+    values: Vec<(Json, Origin)>,
 }
 
 impl Binder {
-    /// A placeholder expression for the text `value` (a principal attribute).
-    pub(crate) fn push(&mut self, value: String) -> Expr {
-        self.push_json(Json::String(value))
+    /// A placeholder expression for the text `value` (a row filter's parameter).
+    pub(crate) fn push(&mut self, value: String, origin: Origin) -> Expr {
+        self.push_json(Json::String(value), origin)
     }
 
     /// A placeholder expression for `value` as it is (a copy of one of the caller's
     /// parameters).
-    pub(crate) fn push_json(&mut self, value: Json) -> Expr {
+    pub(crate) fn push_json(&mut self, value: Json, origin: Origin) -> Expr {
         let placeholder = format!("{MARK}{}", self.values.len());
-        self.values.push(value);
+        self.values.push((value, origin));
         Expr::value(Value::Placeholder(placeholder))
+    }
+}
+
+/// A statement's parameters in binding order, with where each comes from.
+#[derive(Debug, Default)]
+pub(crate) struct Bound {
+    pub(crate) values: Vec<Json>,
+    pub(crate) origins: Vec<Origin>,
+}
+
+impl Bound {
+    fn push(&mut self, (value, origin): (Json, Origin)) {
+        self.values.push(value);
+        self.origins.push(origin);
+    }
+
+    fn callers(caller: &[Json]) -> Bound {
+        Bound { values: caller.to_vec(), origins: (0..caller.len()).map(Origin::Caller).collect() }
     }
 }
 
@@ -82,28 +125,28 @@ pub(crate) fn caller_numbers(
 pub(crate) fn finish(
     dialect: Dialect,
     statement: &mut Statement,
+    modifiers: analyse::Modifiers,
     caller: &[Json],
     caller_count: usize,
     binder: Binder,
-) -> Result<(String, Vec<Json>), RewriteError> {
-    let injected = binder.values.into_iter();
+) -> Result<(String, Bound), RewriteError> {
+    let injected = binder.values;
     match dialect {
         Dialect::Postgres => {
             let mut renumber = Renumber { offset: caller_count };
             let _ = statement.visit(&mut renumber);
-            let mut params = caller.to_vec();
-            params.extend(injected);
-            Ok((statement.to_string(), params))
+            let mut params = Bound::callers(caller);
+            injected.into_iter().for_each(|p| params.push(p));
+            Ok((analyse::print(statement, modifiers), params))
         }
         Dialect::MySql | Dialect::Sqlite => {
-            let printed = statement.to_string();
+            let printed = analyse::print(statement, modifiers);
             let tokens = Tokenizer::new(dialect.parser_dialect(), &printed)
                 .with_unescape(false)
                 .tokenize()
                 .map_err(|e| RewriteError::Verification(format!("re-tokenising: {e}")))?;
-            let injected: Vec<Json> = injected.collect();
             let mut text = String::with_capacity(printed.len());
-            let mut params = Vec::new();
+            let mut params = Bound::default();
             let (mut next_caller, mut highest) = (0usize, 0usize);
             let mut tokens = tokens.into_iter().peekable();
             while let Some(token) = tokens.next() {
@@ -133,7 +176,8 @@ pub(crate) fn finish(
                     (_, Some(Ok(k)), _) => text.push_str(&format!("?{}", caller_count + k + 1)),
                     (Dialect::MySql, None, Some(_)) => {
                         text.push('?');
-                        params.push(caller.get(next_caller).cloned().ok_or_else(missing)?);
+                        let value = caller.get(next_caller).cloned().ok_or_else(missing)?;
+                        params.push((value, Origin::Caller(next_caller)));
                         next_caller += 1;
                     }
                     (_, None, Some(p)) => {
@@ -152,8 +196,8 @@ pub(crate) fn finish(
                 if highest > caller_count {
                     return Err(missing());
                 }
-                params = caller.to_vec();
-                params.extend(injected);
+                params = Bound::callers(caller);
+                injected.into_iter().for_each(|p| params.push(p));
             } else if next_caller != caller.len() {
                 return Err(missing());
             }

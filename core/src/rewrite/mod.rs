@@ -35,6 +35,7 @@ use crate::auth::Principal;
 use crate::execute::Catalog;
 use crate::policy::ChainOutcome;
 
+pub use bind::Origin;
 pub use columns::OutputMasks;
 pub use error::RewriteError;
 pub use mask::{ColumnType, MaskDialect, MaskError, kind_name, render_mask};
@@ -131,8 +132,20 @@ pub struct Rewritten {
     pub sql: String,
     /// Its parameters: the caller's and the injected ones, in the order the driver binds them.
     pub params: Vec<Json>,
+    /// Where each of `params` comes from. The text depends only on the statement, the
+    /// decision's shape and the catalog; [`Rewritten::rebind`] binds it for another request.
+    pub origins: Vec<Origin>,
     /// Which output columns are masked.
     pub masks: OutputMasks,
+}
+
+impl Rewritten {
+    /// The parameters of this rewrite for another principal and caller parameters, or `None`
+    /// when one has no value (a principal without an attribute a filter binds): only the full
+    /// rewrite may turn that into its error.
+    pub fn rebind(&self, principal: &Principal, params: &[Json]) -> Option<Vec<Json>> {
+        self.origins.iter().map(|origin| origin.value(principal, params)).collect()
+    }
 }
 
 /// Rewrites one statement so that it honours `input.protection`.
@@ -189,22 +202,38 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
     };
     let wrapped = read::wrap_reads(&mut statement, &read_cx, &mut binder)?;
     let masks = columns::output_masks(dialect, &statement, &wrapped, plan, catalog);
-    let (sql, params) = bind::finish(dialect, &mut statement, params, analysis.facts.placeholders, binder)?;
-    verify(dialect, &statement, &sql, params.len()).inspect_err(|e| {
+    let (sql, bound) = bind::finish(
+        dialect,
+        &mut statement,
+        analysis.modifiers,
+        params,
+        analysis.facts.placeholders,
+        binder,
+    )?;
+    verify(dialect, &statement, analysis.modifiers, &sql, bound.values.len()).inspect_err(|e| {
         // The caller sees a generic refusal; operators get the detail (no data: names only).
         if let RewriteError::Verification(detail) = e {
             tracing::warn!(detail = detail.as_str(), "rewritten statement failed verification");
         }
     })?;
-    Ok(Rewritten { sql, params, masks })
+    Ok(Rewritten { sql, params: bound.values, origins: bound.origins, masks })
 }
 
 /// The fixpoint check: the final text must parse back to the rewritten AST (placeholders
 /// aside) and take exactly the parameters bound to it. Its facts need no second resolver walk:
 /// the rewritten AST is the analysed one with derived tables and conditions Sluice built.
-fn verify(dialect: Dialect, statement: &Statement, sql: &str, params: usize) -> Result<(), RewriteError> {
-    let (again, placeholders) =
+fn verify(
+    dialect: Dialect,
+    statement: &Statement,
+    modifiers: analyse::Modifiers,
+    sql: &str,
+    params: usize,
+) -> Result<(), RewriteError> {
+    let (again, modifiers_again, placeholders) =
         analyse::reparse(dialect, sql).map_err(|e| RewriteError::Verification(e.to_string()))?;
+    if modifiers_again != modifiers {
+        return Err(RewriteError::Verification("the final text changes the statement's modifiers".into()));
+    }
     if placeholders != params {
         return Err(RewriteError::Verification(format!(
             "{placeholders} placeholders for {params} parameters"

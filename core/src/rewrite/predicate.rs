@@ -16,7 +16,7 @@ use crate::analyse::Dialect;
 use crate::auth::Principal;
 use crate::policy::{ParamSource, RowFilter};
 
-use super::bind::Binder;
+use super::bind::{Binder, Origin};
 use super::error::RewriteError;
 use super::protect::{Protected, same_column};
 
@@ -82,7 +82,7 @@ pub(crate) fn required_values(
         };
         let value = match value {
             Value::Placeholder(name) => match param_value(filter, principal, name) {
-                Ok(v) => v,
+                Ok((v, _)) => v,
                 Err(_) => return false,
             },
             Value::SingleQuotedString(s) if !s.contains(['\'', '\\']) => s.clone(),
@@ -114,8 +114,12 @@ enum Unbound {
     Attribute(String),
 }
 
-/// The value bound to `:name` for this principal.
-fn param_value(filter: &RowFilter, principal: &Principal, placeholder: &str) -> Result<String, Unbound> {
+/// The value bound to `:name` for this principal, and where it comes from.
+fn param_value(
+    filter: &RowFilter,
+    principal: &Principal,
+    placeholder: &str,
+) -> Result<(String, Origin), Unbound> {
     let name = placeholder
         .strip_prefix(':')
         .ok_or_else(|| Unbound::Filter("uses a placeholder style other than :name".into()))?;
@@ -125,10 +129,12 @@ fn param_value(filter: &RowFilter, principal: &Principal, placeholder: &str) -> 
         .find(|(n, _)| n == name)
         .ok_or_else(|| Unbound::Filter(format!("uses :{name}, which it does not declare")))?;
     match source {
-        ParamSource::Literal(value) => Ok(value.clone()),
-        ParamSource::Attribute(attribute) => {
-            principal.attributes.get(attribute).cloned().ok_or_else(|| Unbound::Attribute(attribute.clone()))
-        }
+        ParamSource::Literal(value) => Ok((value.clone(), Origin::Literal(value.clone()))),
+        ParamSource::Attribute(attribute) => principal
+            .attributes
+            .get(attribute)
+            .map(|value| (value.clone(), Origin::Attribute(attribute.clone())))
+            .ok_or_else(|| Unbound::Attribute(attribute.clone())),
     }
 }
 
@@ -176,7 +182,7 @@ impl Compiler<'_> {
                         }
                         Unbound::Filter(reason) => self.bad(reason),
                     })?;
-                    *expr = self.binder.push(bound);
+                    *expr = self.binder.push(bound.0, bound.1);
                     Ok(())
                 }
                 Value::Number(..) | Value::SingleQuotedString(_) | Value::Boolean(_) | Value::Null => Ok(()),

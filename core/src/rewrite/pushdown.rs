@@ -29,7 +29,7 @@ use sqlparser::ast::{
 use crate::analyse::{Dialect, RefPosition, References};
 
 use super::ColumnType;
-use super::bind::{Binder, caller_numbers};
+use super::bind::{Binder, Origin, caller_numbers};
 use super::protect::{Protected, column_type, quote};
 use serde_json::Value as Json;
 
@@ -220,11 +220,11 @@ impl Copier<'_, '_> {
         }
     }
 
-    /// The caller's value behind a placeholder, by its number in binding order.
-    fn parameter(&self, value: &ValueWithSpan) -> Option<&Json> {
+    /// The caller's value behind a placeholder and its 0-based position in binding order.
+    fn parameter(&self, value: &ValueWithSpan) -> Option<(usize, &Json)> {
         let at = (value.span.start.line, value.span.start.column);
-        let number = *self.numbers.get(&at)?;
-        self.params.get(number.checked_sub(1)?)
+        let index = self.numbers.get(&at)?.checked_sub(1)?;
+        Some((index, self.params.get(index)?))
     }
 
     /// A constant as it goes inside: as written, except that a MySQL or SQLite parameter
@@ -234,8 +234,8 @@ impl Copier<'_, '_> {
             Expr::Value(v)
                 if matches!(v.value, Value::Placeholder(_)) && self.dialect != Dialect::Postgres =>
             {
-                match self.parameter(v).cloned() {
-                    Some(value) => self.binder.push_json(value).to_string(),
+                match self.parameter(v).map(|(index, value)| (index, value.clone())) {
+                    Some((index, value)) => self.binder.push_json(value, Origin::Caller(index)).to_string(),
                     None => expr.to_string(),
                 }
             }

@@ -479,3 +479,64 @@ fn output_masks_follow_using_joins() {
         assert_eq!(masked, [false, false, false, true], "{sql}");
     }
 }
+
+/// A rewrite made for one principal and caller parameters, bound again for another, equals
+/// the rewrite made for that other one: what the plan cache relies on to reuse reads.
+#[test]
+fn a_rewrite_rebound_for_another_request_equals_its_own_rewrite() {
+    let statements = [
+        (Dialect::Postgres, "SELECT id, email FROM customers WHERE id = $1 AND tenant_id <> $2"),
+        (Dialect::MySql, "SELECT id, email FROM customers WHERE id = ? AND tenant_id IN (?, 'x')"),
+        (
+            Dialect::Sqlite,
+            "SELECT c.id FROM customers c JOIN notes n ON n.id = c.id WHERE c.id = ?2 AND n.body = ?1",
+        ),
+    ];
+    let filters = [FILTER, "tenant_id = :tenant OR tenant_id = :shared"];
+    for (dialect, sql) in statements {
+        for predicate in filters {
+            let (schema, folding) = match dialect {
+                Dialect::Postgres => ("public", NameFolding::Exact),
+                Dialect::MySql => ("app", NameFolding::Exact),
+                Dialect::Sqlite => ("main", NameFolding::AsciiLower),
+            };
+            let catalog = catalog(schema, folding);
+            let analysis = analyse(dialect, sql).unwrap();
+            let mut decided = outcome(predicate);
+            for filters in decided.row_filters.values_mut() {
+                filters[0].params.push(("shared".into(), ParamSource::Literal("0".into())));
+            }
+            let protection = plan(dialect, &decided, &catalog, &[]).unwrap();
+            let once = |principal: &Principal, params: &[Json]| {
+                rewrite(RewriteInput {
+                    dialect,
+                    analysis: &analysis,
+                    catalog: &catalog,
+                    protection: &protection,
+                    principal,
+                    params,
+                    secret: None,
+                })
+                .unwrap()
+            };
+            let (first, second) = (
+                principal(),
+                Principal {
+                    id: "q".into(),
+                    roles: vec![],
+                    attributes: BTreeMap::from([("tenant_id".to_owned(), "8".to_owned())]),
+                },
+            );
+            let cached = once(&first, &[json!(1), json!("a")]);
+            let own = once(&second, &[json!(2), json!("b")]);
+            assert_eq!(cached.sql, own.sql, "{dialect:?} {sql}");
+            assert_eq!(
+                cached.rebind(&second, &[json!(2), json!("b")]),
+                Some(own.params),
+                "{dialect:?} {sql}"
+            );
+            let stranger = Principal { id: "s".into(), roles: vec![], attributes: BTreeMap::new() };
+            assert_eq!(cached.rebind(&stranger, &[json!(2), json!("b")]), None, "a missing attribute");
+        }
+    }
+}

@@ -8,17 +8,21 @@ use sqlparser::ast::{
 
 use super::scope::{Source, Target};
 use super::{Resolver, restrict};
-use crate::analyse::{Access, AnalyseError, ColumnUsage, RelationName, StatementKind};
+use crate::analyse::{Access, AnalyseError, ColumnUsage, Dialect, RelationName, StatementKind};
 
 fn unsupported<T>(what: &str) -> Result<T, AnalyseError> {
     Err(AnalyseError::Unsupported(what.into()))
 }
 
-/// sqlparser reads MySQL's `UPDATE LOW_PRIORITY t`, `UPDATE IGNORE t` and `DELETE IGNORE FROM t`
-/// as a table named after the modifier; the database reads a modifier. Both words are reserved
-/// in MySQL, so an unquoted one in a table's place is always the modifier, and is refused by
-/// name rather than as an unknown table.
-fn refuse_modifier(name: &ObjectName) -> Result<(), AnalyseError> {
+/// MySQL's modifiers in the order its grammar takes are carried beside the statement (see
+/// `analyse::modifiers`); one left in a table's place is out of order (`UPDATE IGNORE
+/// LOW_PRIORITY t`, a syntax error in MySQL). The words are reserved in MySQL, so it is refused
+/// by name rather than as an unknown table. Other dialects have no modifiers: there the word is
+/// a table's name.
+fn refuse_modifier(dialect: Dialect, name: &ObjectName) -> Result<(), AnalyseError> {
+    if !dialect.has_dml_modifiers() {
+        return Ok(());
+    }
     match name.0.as_slice() {
         [part] => match part.as_ident() {
             Some(ident)
@@ -102,7 +106,7 @@ impl Resolver {
     pub(crate) fn update(&mut self, update: &Update) -> Result<(), AnalyseError> {
         self.record_effect(StatementKind::Update);
         if let TableFactor::Table { name, .. } = &update.table.relation {
-            refuse_modifier(name)?;
+            refuse_modifier(self.dialect, name)?;
         }
         if update.on_cluster.is_some() || update.output.is_some() || update.settings.is_some() {
             return unsupported("UPDATE ON CLUSTER/OUTPUT/SETTINGS");
@@ -184,7 +188,7 @@ impl Resolver {
             return unsupported("DELETE ON CLUSTER/OUTPUT/SETTINGS");
         }
         for name in &delete.tables {
-            refuse_modifier(name)?;
+            refuse_modifier(self.dialect, name)?;
         }
         self.scopes.push_frame();
         let from = match &delete.from {

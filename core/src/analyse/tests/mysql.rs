@@ -80,6 +80,11 @@ const CASES: &[Case] = &[
     ("REPLACE INTO t VALUES (1)", Insert, &["w:t"]),
     ("INSERT IGNORE INTO db.t VALUES (1)", Insert, &["w:db.t"]),
     ("UPDATE t SET a = 1 ORDER BY b LIMIT 1", Update, &["r:t", "w:t"]),
+    ("UPDATE LOW_PRIORITY IGNORE t SET a = 1", Update, &["r:t", "w:t"]),
+    ("UPDATE IGNORE a JOIN b ON a.id = b.id SET a.x = b.y", Update, &["r:a", "w:a", "r:b"]),
+    ("DELETE QUICK IGNORE LOW_PRIORITY FROM t WHERE a = 1", Delete, &["r:t", "w:t"]),
+    ("DELETE IGNORE a FROM a JOIN b ON a.id = b.id", Delete, &["r:a", "w:a", "r:b"]),
+    ("UPDATE `ignore` SET a = 1", Update, &["r:ignore", "w:ignore"]),
     ("UPDATE a JOIN b ON a.id = b.id SET a.x = b.y", Update, &["r:a", "w:a", "r:b"]),
     ("UPDATE a JOIN b ON a.id = b.id SET x = 1", Update, &["r:a", "w:a", "r:b", "w:b"]),
     ("UPDATE t SET a = (SELECT max(b) FROM u)", Update, &["r:t", "w:t", "r:u"]),
@@ -108,10 +113,11 @@ const REFUSALS: &[Refusal] = &[
     // 0x41 is a number in numeric context, X'41' (what sqlparser prints) a binary string.
     ("SELECT 0x41 + 0", "unsupported"),
     ("INSERT INTO t VALUES (0xffffffffffffffff)", "unsupported"),
-    // Modifiers sqlparser reads as a table name.
-    ("UPDATE IGNORE t SET a = 1", "unsupported"),
-    ("UPDATE LOW_PRIORITY t SET a = 1", "unsupported"),
-    ("DELETE IGNORE FROM t WHERE a = 1", "unsupported"),
+    // Modifiers out of MySQL's order (a syntax error there), or beside optimizer hints.
+    ("UPDATE IGNORE LOW_PRIORITY t SET a = 1", "unsupported"),
+    ("UPDATE QUICK t SET a = 1", "unsupported"),
+    ("UPDATE IGNORE IGNORE t SET a = 1", "unsupported"),
+    ("UPDATE /*+ NO_ICP(t) */ IGNORE t SET a = 1", "unsupported"),
     ("SELECT 1; SELECT 2", "count:2"),
     ("SELECT 1 #\n; DROP TABLE t", "count:2"),
     ("SELECT 1 /* */; SELECT 2", "count:2"),
@@ -193,6 +199,34 @@ fn placeholders() {
         D,
         &[("SELECT 1", 0), ("SELECT ?, ? FROM t WHERE a = ?", 3), ("SELECT '?' FROM t WHERE a = ?", 1)],
     );
+}
+
+/// The modifiers reach the database as written (in MySQL's order), and only there.
+#[test]
+fn modifiers_are_printed_back() {
+    for (sql, sent) in [
+        ("update low_priority ignore t set a = 1", "UPDATE LOW_PRIORITY IGNORE t SET a = 1"),
+        ("/* c */ UPDATE\n IGNORE t SET a = 1", "UPDATE IGNORE t SET a = 1"),
+        ("DELETE IGNORE QUICK FROM t", "DELETE QUICK IGNORE FROM t"),
+        (
+            "DELETE LOW_PRIORITY a FROM a JOIN b ON a.id = b.id",
+            "DELETE LOW_PRIORITY a FROM a JOIN b ON a.id = b.id",
+        ),
+        ("UPDATE /*+ NO_ICP(t) */ t SET a = 1", "UPDATE /*+ NO_ICP(t) */ t SET a = 1"),
+        ("UPDATE `IGNORE` SET a = 1", "UPDATE `IGNORE` SET a = 1"),
+    ] {
+        assert_eq!(crate::analyse::analyse(D, sql).map(|a| a.sql).ok().as_deref(), Some(sent), "{sql}");
+    }
+    // Other dialects have no such modifiers: the word stays a table name there.
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        let analysis = crate::analyse::analyse(dialect, "UPDATE low_priority SET a = 1");
+        assert!(
+            analysis
+                .as_ref()
+                .is_ok_and(|a| a.modifiers.is_empty() && a.sql == "UPDATE low_priority SET a = 1"),
+            "{dialect:?}: {analysis:?}"
+        );
+    }
 }
 
 #[test]
