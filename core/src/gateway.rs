@@ -21,6 +21,7 @@ use crate::error::Error;
 use crate::execute::{
     Catalog, CatalogCache, Connector, ExecError, ExecRequest, MIN_RELOAD, Mode, SessionAsk, session_for,
 };
+use crate::plans::{PlanCache, RewriteKey};
 use crate::policy::{ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
 use crate::rewrite::{self, OutputMasks, RewriteError, RewriteInput};
 
@@ -32,6 +33,8 @@ pub struct Datasource {
     pub connector: Arc<dyn Connector>,
     /// The database's tables, views and columns, as last read.
     pub catalog: CatalogCache,
+    /// Analyses and rewrites already worked out for statement texts.
+    pub plans: PlanCache,
 }
 
 /// Everything a running Sluice needs; built once at start-up, shared read-only.
@@ -113,7 +116,8 @@ impl Gateway {
                     .remove(&name)
                     .ok_or_else(|| Error::Internal(format!("no connector for datasource {name}")))?;
                 let catalog = CatalogCache::new(settings.catalog_refresh);
-                Ok((name, Datasource { settings, connector, catalog }))
+                let plans = PlanCache::new(config.server.plan_cache_bytes);
+                Ok((name, Datasource { settings, connector, catalog, plans }))
             })
             .collect::<Result<_, Error>>()?;
         let policy = if config.policy.plugins.is_empty() {
@@ -186,12 +190,13 @@ impl Gateway {
             relations = field::Empty
         )
         .in_scope(|| {
-            let analysis = analyse::analyse(dialect, &request.sql)?;
+            let analysis = ds.plans.analysis(&request.sql, || analyse::analyse(dialect, &request.sql))?;
             let current = tracing::Span::current();
             current.record("kind", analysis.facts.kind.name());
             current.record("relations", analysis.facts.relations.len());
             Ok::<_, Error>(analysis)
         })?;
+        let analysis = analysis.as_ref();
         let kind = analysis.facts.kind;
         if !ds.settings.statements.contains(&kind) {
             return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
@@ -238,7 +243,7 @@ impl Gateway {
             session_for(name, &ds.settings.rls, supports_session, principal, &ask, &analysis.facts)?;
 
         let rewrite_span = tracing::info_span!(span::REWRITE, protected = field::Empty);
-        let prepared = prepare(ds, &analysis, outcome.as_ref(), principal, &request.params)
+        let prepared = prepare(ds, &request.sql, analysis, outcome.as_ref(), principal, &request.params)
             .instrument(rewrite_span.clone())
             .await?;
         rewrite_span.record("protected", prepared.masks.is_some());
@@ -364,9 +369,11 @@ struct Prepared<'a> {
 /// applies the chain's row filters and masks.
 ///
 /// Only reads and DML are checked against the catalog: DDL names relations that do not exist
-/// yet, and the database answers for the rest.
+/// yet, and the database answers for the rest. A read's rewrite comes from the datasource's
+/// plan cache when the same text was rewritten under the same decision and catalog before.
 async fn prepare<'a>(
     ds: &Datasource,
+    text: &str,
     analysis: &'a Analysis,
     outcome: Option<&ChainOutcome>,
     principal: &Principal,
@@ -396,6 +403,20 @@ async fn prepare<'a>(
     let Some(outcome) = protected else {
         return Ok(unchanged());
     };
+    // Keyed by the caller's text, of which `analysis` is a pure function (the rewrite finds
+    // nodes by their source positions). Only reads are cached: a write's rewrite also checks
+    // the values it writes.
+    let key = (kind == StatementKind::Read).then(|| RewriteKey::new(text, outcome));
+    if let Some(key) = &key
+        && let Some(cached) = ds.plans.rewrite(key, &catalog)
+        && let Some(bound) = cached.rebind(principal, params)
+    {
+        return Ok(Prepared {
+            sql: Cow::Owned(cached.sql.clone()),
+            params: Cow::Owned(bound),
+            masks: Some(cached.masks.clone()),
+        });
+    }
     let protection = rewrite::plan(dialect, outcome, &catalog, &ds.settings.writable_masked_columns)?;
     if protection.is_empty() {
         return Ok(unchanged());
@@ -409,11 +430,15 @@ async fn prepare<'a>(
         params,
         secret: ds.settings.mask_secret.as_ref().map(|s| s.expose()),
     })?;
-    Ok(Prepared {
-        sql: Cow::Owned(rewritten.sql),
-        params: Cow::Owned(rewritten.params),
-        masks: Some(rewritten.masks),
-    })
+    let prepared = Prepared {
+        sql: Cow::Owned(rewritten.sql.clone()),
+        params: Cow::Owned(rewritten.params.clone()),
+        masks: Some(rewritten.masks.clone()),
+    };
+    if let Some(key) = key {
+        ds.plans.keep_rewrite(key, &catalog, Arc::new(rewritten));
+    }
+    Ok(prepared)
 }
 
 /// The datasource's catalog, once it lists every relation and column the statement names: one it

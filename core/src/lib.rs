@@ -23,6 +23,7 @@ pub mod error;
 pub mod execute;
 pub mod gateway;
 pub mod http;
+pub mod plans;
 pub mod policy;
 pub mod rewrite;
 

@@ -45,6 +45,10 @@ pub struct ServerSection {
     pub max_params: usize,
     /// On shutdown, how long in-flight requests may take to finish, in seconds. Default 30.
     pub shutdown_grace_seconds: u64,
+    /// Memory for each datasource's cache of analysed statements, and as much again for its
+    /// cache of rewritten reads, in bytes (estimated; least recently used entries go first).
+    /// Default 16 MiB. 0 turns both caches off.
+    pub plan_cache_bytes: usize,
 }
 
 impl Default for ServerSection {
@@ -55,6 +59,7 @@ impl Default for ServerSection {
             max_sql_bytes: 64 << 10,
             max_params: 1000,
             shutdown_grace_seconds: 30,
+            plan_cache_bytes: 16 << 20,
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct ServerSettings {
     pub max_params: usize,
     /// How long in-flight requests may run on shutdown.
     pub shutdown_grace: Duration,
+    /// Estimated bytes for each datasource's analysis cache and, again, its rewrite cache.
+    pub plan_cache_bytes: usize,
 }
 
 /// The database families Sluice connects to.
@@ -184,12 +186,14 @@ fn validate_server(s: &ServerSection, problems: &mut Problems) -> Option<ServerS
     check_range(problems, "server.max_sql_bytes", s.max_sql_bytes as u64, 16, 16 << 20);
     check_range(problems, "server.max_params", s.max_params as u64, 0, 65_535);
     check_range(problems, "server.shutdown_grace_seconds", s.shutdown_grace_seconds, 0, 3600);
+    check_range(problems, "server.plan_cache_bytes", s.plan_cache_bytes as u64, 0, 1 << 34);
     Some(ServerSettings {
         listen: listen.ok()?,
         max_body_bytes: s.max_body_bytes,
         max_sql_bytes: s.max_sql_bytes,
         max_params: s.max_params,
         shutdown_grace: Duration::from_secs(s.shutdown_grace_seconds),
+        plan_cache_bytes: s.plan_cache_bytes,
     })
 }
 

@@ -71,7 +71,7 @@ pub struct Approval {
 }
 
 /// Where a row-filter parameter's value comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamSource {
     /// A principal attribute.
@@ -81,7 +81,7 @@ pub enum ParamSource {
 }
 
 /// A row filter for one relation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct RowFilter {
     /// The plugin that asked for it.
     pub plugin: String,
@@ -95,7 +95,7 @@ pub struct RowFilter {
 
 /// Built-in masks, least strict first: the order in which "strictest wins" compares them.
 /// A mask reveals less than every mask before it in this list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MaskKind {
     /// Removes some JSON keys; the rest of the document is visible.
@@ -125,7 +125,7 @@ pub enum MaskKind {
 }
 
 /// One column mask.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ColumnMask {
     /// The plugin that asked for it.
     pub plugin: String,
