@@ -73,30 +73,30 @@ mod decode;
 mod errors;
 mod numeric;
 mod params;
+mod run;
 mod types;
 
-use std::pin::pin;
 use std::str::FromStr as _;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
-use futures_util::StreamExt as _;
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
+use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, ResultSet};
 use tokio_postgres::NoTls;
-use tokio_postgres::types::{ToSql, Type};
+
+use crate::run::Lease;
 
 /// Session settings pinned on every connection, as `-c` startup options.
 /// `bytea_output` and `extra_float_digits` fix the text of values inside canonical texts
 /// Sluice prints itself (a bytea field of a record, a point's coordinates).
+/// `default_transaction_read_only` makes a statement that somehow ran outside the transaction
+/// Sluice opens for it read-only all the same.
 const SESSION_OPTIONS: &str = "-c standard_conforming_strings=on -c TimeZone=UTC -c DateStyle=ISO \
-                               -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=1";
+                               -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=1 \
+                               -c default_transaction_read_only=on";
 
 /// How long listing the catalog may take before the connection is dropped.
 const CATALOG_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Rows fetched per round trip when a write's `RETURNING` rows are drained to count them.
-const DRAIN_BATCH: i32 = 10_000;
 
 /// How to reach one PostgreSQL database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,8 +153,10 @@ impl PostgresConnector {
             .options(&options)
             .application_name(&opts.application_name)
             .connect_timeout(opts.connect_timeout);
+        // Every statement resets its session before its connection is reused (see `run`), so
+        // the pool only checks that a connection is still open.
         let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Clean });
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(opts.pool_size)
             .runtime(Runtime::Tokio1)
@@ -196,16 +198,27 @@ impl Connector for PostgresConnector {
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
         let limit = request.limits.statement_timeout;
+        let deadline = tokio::time::Instant::now() + client_deadline(limit);
         // Waiting for a pooled connection is bounded by the connect timeout, not the statement
         // timeout: an exhausted pool answers `unavailable` promptly instead of queueing.
-        let mut client = self.checkout(self.connect_timeout).await?;
-        let cancel = client.cancel_token();
-        match tokio::time::timeout(client_deadline(limit), run(&mut client, &request)).await {
+        let mut lease = Lease::new(self.checkout(self.connect_timeout).await?);
+        let cancel = lease.cancel_token();
+        let attempt = async {
+            match run::run(&mut lease, &request).await {
+                // Nothing ran: the statement was refused when bound.
+                Err(e) if run::is_stale_statement(&e) => {
+                    run::forget_prepared(&lease);
+                    run::run(&mut lease, &request).await
+                }
+                other => other,
+            }
+        };
+        match tokio::time::timeout_at(deadline, attempt).await {
             Ok(result) => result,
             Err(_) => {
                 // The server did not stop in time: cancel the query and never reuse the
                 // connection (dropping it closes the socket).
-                let detached = Object::take(client);
+                let detached = lease.detach();
                 tokio::spawn(async move {
                     if let Err(e) = cancel.cancel_query(NoTls).await {
                         tracing::warn!(error = %e, "cancelling a timed-out PostgreSQL query failed");
@@ -238,139 +251,4 @@ impl Connector for PostgresConnector {
             }
         }
     }
-}
-
-async fn run(client: &mut tokio_postgres::Client, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
-    let limit = req.limits.statement_timeout;
-    let map = |e: tokio_postgres::Error| errors::map(&e, limit);
-    req.session.check().map_err(ExecError::Session)?;
-    let tx = client.build_transaction().read_only(req.mode == Mode::Read).start().await.map_err(map)?;
-    // 0 would mean "no timeout"; round sub-millisecond limits up.
-    let millis = limit.as_millis().max(1);
-    let mut prelude = format!("SET LOCAL statement_timeout = {millis}");
-    if let Some(role) = &req.session.role {
-        prelude.push_str(&format!("; SET LOCAL ROLE {}", quote_ident(role)));
-    }
-    let (names, values): (Vec<&str>, Vec<&str>) =
-        req.session.settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).unzip();
-    let settings = async {
-        if names.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One statement for every setting; `query_typed` sends it without a prepare round trip.
-        tx.query_typed(
-            "SELECT pg_catalog.set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS s(n, v)",
-            &[(&names as &(dyn ToSql + Sync), Type::TEXT_ARRAY), (&values, Type::TEXT_ARRAY)],
-        )
-        .await
-    };
-    // Pipelined, in this order, in one round trip: the session is in place before the statement
-    // is bound and executed. All three are awaited and the first failure in pipeline order is
-    // reported: when the prelude fails, the later ones fail only because the transaction is
-    // aborted (25P02), and whichever completed first must not hide the cause.
-    let (prelude, settings, statement) =
-        tokio::join!(tx.batch_execute(&prelude), settings, tx.prepare(req.sql));
-    prelude.map_err(map)?;
-    settings.map_err(map)?;
-    let statement = statement.map_err(map)?;
-
-    let (columns, asks, plan) = decode::columns(statement.columns())?;
-    let statement = if asks.iter().all(|a| *a == astext::Ask::Binary) {
-        statement
-    } else {
-        as_text(&tx, req, &statement, &columns, &asks).await?
-    };
-    let params = params::encode_all(statement.params(), req.params)?;
-    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-    let portal = tx.bind(&statement, &refs).await.map_err(map)?;
-
-    let max_rows = usize::try_from(req.limits.max_rows).unwrap_or(usize::MAX);
-    // 0 asks for all rows: used only when max_rows + 1 does not fit the protocol's i32.
-    let fetch = max_rows.checked_add(1).and_then(|n| i32::try_from(n).ok()).unwrap_or(0);
-    let mut stream = pin!(tx.query_portal_raw(&portal, fetch).await.map_err(map)?);
-    // Rows are decoded only once the statement is done: a few types are printed by the server,
-    // in this transaction, which cannot run another statement while the portal streams.
-    let mut raw_rows = Vec::new();
-    let mut seen: u64 = 0;
-    while let Some(row) = stream.next().await {
-        let row = row.map_err(map)?;
-        seen += 1;
-        if raw_rows.len() < max_rows {
-            raw_rows.push(row);
-        }
-    }
-    let mut completed = stream.rows_affected();
-    let truncated = seen > raw_rows.len() as u64;
-
-    // A suspended write has already run in full (PostgreSQL executes DML with RETURNING to
-    // completion on the first fetch); drain its remaining rows only to count them.
-    if completed.is_none() && req.mode == Mode::Write {
-        loop {
-            let mut more = pin!(tx.query_portal_raw(&portal, DRAIN_BATCH).await.map_err(map)?);
-            let mut got: u64 = 0;
-            while let Some(row) = more.next().await {
-                row.map_err(map)?;
-                got += 1;
-            }
-            seen += got;
-            completed = more.rows_affected();
-            if completed.is_some() || got == 0 {
-                break;
-            }
-        }
-    }
-    drop(portal);
-    let rows = decode::rows(&tx, &raw_rows, &columns, &plan, map).await?;
-    tx.commit().await.map_err(map)?;
-
-    let command = command_tag(req.sql, req.mode);
-    let rows_affected = match req.mode {
-        Mode::Read => None,
-        Mode::Write => Some(completed.unwrap_or(seen).max(seen)),
-    };
-    Ok(ResultSet { columns, rows, truncated, command, rows_affected })
-}
-
-/// `statement` prepared again with the columns `asks` names cast to text (see [`astext`]), with
-/// the same parameter types.
-///
-/// # Errors
-/// [`ExecError::UnsupportedType`] for the first such column if the statement cannot be wrapped
-/// (nothing has run: preparing executes nothing) or the wrapped statement's columns are not
-/// the ones asked for; the mapped error if the session failed.
-async fn as_text(
-    tx: &tokio_postgres::Transaction<'_>,
-    req: &ExecRequest<'_>,
-    statement: &tokio_postgres::Statement,
-    columns: &[sluice_core::execute::Column],
-    asks: &[astext::Ask],
-) -> Result<tokio_postgres::Statement, ExecError> {
-    let refused = || {
-        let at = asks.iter().position(|a| *a != astext::Ask::Binary).unwrap_or(0);
-        ExecError::UnsupportedType {
-            column: columns.get(at).map(|c| c.name.clone()).unwrap_or_default(),
-            type_name: columns.get(at).map(|c| c.type_name.clone()).unwrap_or_default(),
-        }
-    };
-    let sql = astext::wrap(req.sql, req.mode, asks);
-    let wrapped = match tx.prepare_typed(&sql, statement.params()).await {
-        Ok(wrapped) => wrapped,
-        // The statement itself prepared, so a statement error here comes from the wrapping.
-        Err(e) if e.as_db_error().is_some_and(|db| errors::is_statement_error(db.code().code())) => {
-            return Err(refused());
-        }
-        Err(e) => return Err(errors::map(&e, req.limits.statement_timeout)),
-    };
-    let original = statement.columns();
-    let sent = wrapped.columns();
-    let as_asked = sent.len() == original.len()
-        && original
-            .iter()
-            .zip(sent)
-            .zip(asks)
-            .all(|((o, s), a)| a.sent_type(o.type_()).oid() == s.type_().oid());
-    if !as_asked {
-        return Err(refused());
-    }
-    Ok(wrapped)
 }

@@ -360,6 +360,63 @@ async fn session_settings_are_pinned_and_reset() {
     }
 }
 
+/// A statement may change its session through a function (a setting, an advisory lock, a
+/// sequence's `lastval`); the next request on the same connection sees none of it.
+#[tokio::test]
+async fn no_session_state_survives_a_request() {
+    let s = Schema::new().await;
+    let c = connector("sluice-test-state", 1);
+    let pid = |c: PostgresConnector| async move {
+        exec(&c, "SELECT pg_backend_pid()", &[], Mode::Read).await.unwrap().rows[0][0].clone()
+    };
+    let first = pid(c.clone()).await;
+    exec(
+        &c,
+        "SELECT set_config('application_name', 'leaked', false), set_config('default_transaction_read_only',          'off', false), pg_advisory_lock(4242)",
+        &[],
+        Mode::Read,
+    )
+    .await
+    .unwrap();
+    let rs = exec(
+        &c,
+        "SELECT current_setting('application_name'), current_setting('default_transaction_read_only'),          (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())",
+        &[],
+        Mode::Read,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rs.rows[0], vec![text("sluice-test-state"), text("on"), Value::Int8(0)]);
+    let t = format!("{}.seq", s.name);
+    exec(&c, &format!("CREATE TABLE {t} (id serial)"), &[], Mode::Write).await.unwrap();
+    exec(&c, &format!("INSERT INTO {t} DEFAULT VALUES"), &[], Mode::Write).await.unwrap();
+    let err = exec(&c, "SELECT lastval()", &[], Mode::Read).await.unwrap_err();
+    assert!(matches!(&err, ExecError::Upstream { code: Some(code), .. } if code == "55000"), "{err:?}");
+    // Errors do not leave the connection dirty either: the same connection served all of it.
+    assert_eq!(pid(c.clone()).await, first);
+}
+
+/// A read past `max_rows` is cancelled on the server once its rows are in, and its connection
+/// (which the cancel could otherwise reach later) is closed, not reused.
+#[tokio::test]
+async fn a_truncated_read_is_stopped_and_its_connection_closed() {
+    let c = connector("sluice-test-truncate", 1);
+    let pid = exec(&c, "SELECT pg_backend_pid()", &[], Mode::Read).await.unwrap().rows[0][0].clone();
+    let rs = c
+        .execute(ExecRequest {
+            sql: "SELECT g FROM generate_series(1, 100000000) g",
+            params: &[],
+            mode: Mode::Read,
+            limits: limits(60_000, 2),
+            session: &Session::NONE,
+        })
+        .await
+        .unwrap();
+    assert_eq!((rs.rows.len(), rs.truncated), (2, true));
+    let after = exec(&c, "SELECT pg_backend_pid()", &[], Mode::Read).await.unwrap().rows[0][0].clone();
+    assert_ne!(after, pid, "the connection that had a cancel sent was reused");
+}
+
 #[tokio::test]
 async fn timeout_cancels_and_the_pool_recovers() {
     let c = connector("sluice-test-timeout", 1);

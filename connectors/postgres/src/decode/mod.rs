@@ -19,7 +19,7 @@ mod wire;
 
 use sluice_core::execute::{Column, ExecError, Value};
 use tokio_postgres::types::{FromSql, Type};
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::{Client, Row};
 
 use self::plan::Node;
 use self::server::{Failure, Texts};
@@ -42,6 +42,14 @@ impl<'a> FromSql<'a> for Raw<'a> {
 
 /// How to decode each result column.
 pub(crate) struct Plan(Vec<Node>);
+
+impl Plan {
+    /// Whether decoding may ask the server, in the statement's transaction, for a text only it
+    /// can print (or for money's scale).
+    pub(crate) fn asks_server(&self) -> bool {
+        self.0.iter().any(|node| node.has_money() || node.may_ask_server())
+    }
+}
 
 /// Result columns, how the server must send each, and how to decode what it sends; fails
 /// before execution if a type cannot be returned.
@@ -72,13 +80,27 @@ pub(crate) fn columns(cols: &[tokio_postgres::Column]) -> Result<(Vec<Column>, V
     Ok((columns, asks, Plan(nodes)))
 }
 
-/// Decodes `rows`, asking the server in `tx` for the texts only it can print.
+/// Decodes `rows` of a plan that never [asks the server](Plan::asks_server).
+///
+/// # Errors
+/// [`ExecError::UnsupportedType`] for a malformed value.
+pub(crate) fn rows_local(
+    rows: &[Row],
+    columns: &[Column],
+    plan: &Plan,
+) -> Result<Vec<Vec<Value>>, ExecError> {
+    let mut texts = Texts::default();
+    rows.iter().map(|row| decode_row(row, columns, &plan.0, &mut texts)).collect()
+}
+
+/// Decodes `rows`, asking the server on `client`, inside the statement's still open
+/// transaction, for the texts only it can print.
 ///
 /// # Errors
 /// [`ExecError::UnsupportedType`] for a malformed value or one the server cannot print; the
 /// mapped database error if asking the server fails (`map` maps it).
 pub(crate) async fn rows(
-    tx: &Transaction<'_>,
+    tx: &Client,
     rows: &[Row],
     columns: &[Column],
     plan: &Plan,

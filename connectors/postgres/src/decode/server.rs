@@ -75,10 +75,7 @@ impl Texts {
     /// Asks the server how many fraction digits money has (the scale `money::numeric` gives):
     /// money's binary form is a count of minor units, and only `lc_monetary` says how large
     /// they are.
-    pub(crate) async fn ask_money_digits(
-        &mut self,
-        tx: &tokio_postgres::Transaction<'_>,
-    ) -> Result<(), Failure> {
+    pub(crate) async fn ask_money_digits(&mut self, tx: &tokio_postgres::Client) -> Result<(), Failure> {
         let row = tx
             .query_one("SELECT pg_catalog.scale(0::pg_catalog.money::pg_catalog.numeric)", &[])
             .await
@@ -89,7 +86,7 @@ impl Texts {
     }
 
     /// Asks the server for every collected value, in `tx`, and ends the collecting pass.
-    pub(crate) async fn resolve(&mut self, tx: &tokio_postgres::Transaction<'_>) -> Result<(), Failure> {
+    pub(crate) async fn resolve(&mut self, tx: &tokio_postgres::Client) -> Result<(), Failure> {
         self.collecting = false;
         let pending = std::mem::take(&mut self.pending);
         for batch in pending.chunks(BATCH) {
