@@ -33,6 +33,15 @@ fn catalog(schema: &str, folding: NameFolding) -> Catalog {
     Catalog { relations, search_path: vec![schema.into()], folding }
 }
 
+/// The synthetic catalog in `dialect`'s default schema and name folding.
+fn dialect_catalog(dialect: Dialect) -> Catalog {
+    match dialect {
+        Dialect::Postgres => catalog("public", NameFolding::Exact),
+        Dialect::MySql => catalog("app", NameFolding::Exact),
+        Dialect::Sqlite => catalog("main", NameFolding::AsciiLower),
+    }
+}
+
 fn outcome(predicate: &str) -> ChainOutcome {
     let mut outcome = ChainOutcome::allow();
     let customers = rel(None, "customers");
@@ -83,12 +92,7 @@ fn run_with(
     predicate: &str,
     writable: &[(RelationName, String)],
 ) -> Result<(String, Vec<Json>), RewriteError> {
-    let (schema, folding) = match dialect {
-        Dialect::Postgres => ("public", NameFolding::Exact),
-        Dialect::MySql => ("app", NameFolding::Exact),
-        Dialect::Sqlite => ("main", NameFolding::AsciiLower),
-    };
-    let catalog = catalog(schema, folding);
+    let catalog = dialect_catalog(dialect);
     let analysis = analyse(dialect, sql).unwrap();
     let protection = plan(dialect, &outcome(predicate), &catalog, writable)?;
     let params = params.as_array().cloned().unwrap_or_default();
@@ -495,12 +499,7 @@ fn a_rewrite_rebound_for_another_request_equals_its_own_rewrite() {
     let filters = [FILTER, "tenant_id = :tenant OR tenant_id = :shared"];
     for (dialect, sql) in statements {
         for predicate in filters {
-            let (schema, folding) = match dialect {
-                Dialect::Postgres => ("public", NameFolding::Exact),
-                Dialect::MySql => ("app", NameFolding::Exact),
-                Dialect::Sqlite => ("main", NameFolding::AsciiLower),
-            };
-            let catalog = catalog(schema, folding);
+            let catalog = dialect_catalog(dialect);
             let analysis = analyse(dialect, sql).unwrap();
             let mut decided = outcome(predicate);
             for filters in decided.row_filters.values_mut() {
