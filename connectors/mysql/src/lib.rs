@@ -105,10 +105,10 @@ impl MySqlConnector {
         let constraints = PoolConstraints::new(0, opts.pool_size)
             .ok_or_else(|| ExecError::Unavailable("pool_size must be at least 1".into()))?;
         let built: Opts = OptsBuilder::from_opts(parsed)
-            .setup(vec![
-                "SET NAMES utf8mb4".to_owned(),
-                format!("SET SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'"),
-            ])
+            // One statement: the pool runs it after every connection reset, a round trip each.
+            .setup(vec![format!(
+                "SET NAMES utf8mb4, SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'"
+            )])
             .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
             // `rows_affected` counts the rows a write matched, as on PostgreSQL and SQLite, not
             // the rows whose value it changed: the latter tells a writer whether a value it
