@@ -4,21 +4,26 @@
 //! - A connection whose session settings are pinned in the startup packet, so they hold from the
 //!   first byte and `RESET ALL` returns to them: `standard_conforming_strings=on`,
 //!   `TimeZone=UTC`, `DateStyle=ISO`, `IntervalStyle=iso_8601`, `bytea_output=hex`,
-//!   `extra_float_digits=1` (the last two fix the text of values inside records and ranges).
-//! - A fresh transaction, `READ ONLY` for [`Mode::Read`], with `SET LOCAL statement_timeout`.
-//!   The statement is prepared (typed placeholders and columns), bound, and executed through a
-//!   portal that returns at most `max_rows + 1` rows, so the server stops early.
+//!   `extra_float_digits=1` (the last two fix the text of values inside records and ranges),
+//!   and `default_transaction_read_only=on`.
+//! - The statement prepared once per connection (typed placeholders and columns; at most 256
+//!   kept per connection), then a pipeline sent before any answer is read (see `run`): `BEGIN
+//!   READ ONLY` for reads (`READ WRITE` for writes) with `SET LOCAL statement_timeout`, the
+//!   statement, and for a read whose values decode without the server, `COMMIT` and the session
+//!   reset: one round trip. Writes commit after their rows are decoded. A read past `max_rows` is
+//!   cancelled on the server and its connection closed.
 //! - When the request carries a [`Session`](sluice_core::execute::Session) (native row-level
 //!   security, plugin session settings): `SET LOCAL ROLE "<role>"` and
 //!   `set_config(name, value, true)` for each setting, in the same transaction and before the
 //!   statement. Both are transaction-local, so they end with the commit or rollback and never
 //!   reach the next caller of the pooled connection. Names and values are bound parameters;
 //!   the role, which `SET ROLE` cannot take as a parameter, is quoted as an identifier.
+//! - After every statement, with its transaction's end: `CLOSE ALL; SET SESSION AUTHORIZATION
+//!   DEFAULT; RESET ALL; UNLISTEN *; pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES`,
+//!   since a function the statement called may have changed the session. A connection returns to
+//!   the pool only after that succeeded; the pool itself only checks that it is open.
 //! - A client-side deadline a little after the server's: if it fires, a cancel request is sent
 //!   and the connection is dropped from the pool, so a wedged connection is never reused.
-//! - Connections are recycled with `RecyclingMethod::Clean` (`RESET ALL`, `CLOSE ALL`,
-//!   `DISCARD TEMP`, ...) after a closed-connection check, so no session state leaks between
-//!   callers.
 //!
 //! # Types (column type -> Sluice type, JSON form)
 //! | PostgreSQL | Sluice | notes |

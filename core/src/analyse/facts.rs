@@ -168,7 +168,7 @@ pub struct Analysis {
     /// The parsed statement, for later stages that rewrite it.
     pub statement: Statement,
     /// MySQL modifiers of an `UPDATE` / `DELETE`, which `statement` cannot hold; the rewrite
-    /// prints them back with [`crate::analyse::print`].
+    /// prints them back when it prints the statement (`analyse::print`).
     pub modifiers: super::Modifiers,
     /// The re-serialised statement, verified to re-parse to `statement`.
     pub sql: String,
