@@ -396,6 +396,23 @@ async fn no_session_state_survives_a_request() {
     assert_eq!(pid(c.clone()).await, first);
 }
 
+/// A statement prepared on a connection before a schema change is prepared again, not failed:
+/// PostgreSQL refuses the cached one when it is bound, before anything runs.
+#[tokio::test]
+async fn a_statement_cached_before_a_schema_change_is_prepared_again() {
+    let s = Schema::new().await;
+    let c = connector("sluice-test-stale", 1);
+    let t = format!("{}.t", s.name);
+    exec(&c, &format!("CREATE TABLE {t} (x int)"), &[], Mode::Write).await.unwrap();
+    exec(&c, &format!("INSERT INTO {t} VALUES (1)"), &[], Mode::Write).await.unwrap();
+    let select = format!("SELECT * FROM {t}");
+    let rs = exec(&c, &select, &[], Mode::Read).await.unwrap();
+    assert_eq!(rs.columns.len(), 1);
+    exec(&c, &format!("ALTER TABLE {t} ADD COLUMN y text DEFAULT 'new'"), &[], Mode::Write).await.unwrap();
+    let rs = exec(&c, &select, &[], Mode::Read).await.unwrap();
+    assert_eq!(rs.rows, vec![vec![Value::Int(1), text("new")]]);
+}
+
 /// A read past `max_rows` is cancelled on the server once its rows are in, and its connection
 /// (which the cancel could otherwise reach later) is closed, not reused.
 #[tokio::test]
