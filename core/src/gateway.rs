@@ -3,7 +3,6 @@
 //! [`Gateway::query`] runs analyse -> execute -> encode over plain data; authentication has
 //! already happened (the HTTP extractor produced the [`Principal`]). Nothing here knows HTTP.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +20,9 @@ use crate::error::Error;
 use crate::execute::{
     Catalog, CatalogCache, Connector, ExecError, ExecRequest, MIN_RELOAD, Mode, SessionAsk, session_for,
 };
-use crate::plans::{PlanCache, RewriteKey};
+use crate::plans::PlanCache;
 use crate::policy::{ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
-use crate::rewrite::{self, OutputMasks, RewriteError, RewriteInput};
+use crate::rewrite::{self, OutputMasks, RewriteError, RewriteInput, Rewritten};
 
 /// One datasource: its validated settings and its connector.
 pub struct Datasource {
@@ -246,12 +245,12 @@ impl Gateway {
         let prepared = prepare(ds, &request.sql, analysis, outcome.as_ref(), principal, &request.params)
             .instrument(rewrite_span.clone())
             .await?;
-        rewrite_span.record("protected", prepared.masks.is_some());
+        rewrite_span.record("protected", prepared.masks().is_some());
 
         let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
         let limits = ds.settings.limits;
         let exec =
-            ExecRequest { sql: &prepared.sql, params: &prepared.params, mode, limits, session: &session };
+            ExecRequest { sql: prepared.sql(), params: prepared.params(), mode, limits, session: &session };
         // The connector cancels on the server at the statement timeout; this outer bound only
         // catches a connector that fails to, so it leaves room for connecting and cancelling.
         let backstop = limits.statement_timeout + ds.settings.connect_timeout + Duration::from_secs(2);
@@ -261,7 +260,7 @@ impl Gateway {
             rows = field::Empty,
             truncated = field::Empty
         );
-        let protected = prepared.masks.is_some();
+        let protected = prepared.masks().is_some();
         let result = async {
             let result = tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
@@ -280,7 +279,7 @@ impl Gateway {
         }
         let mut encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
             .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
-        if let Some(masks) = &prepared.masks {
+        if let Some(masks) = prepared.masks() {
             for (index, column) in encoded.columns.iter_mut().enumerate() {
                 if let Some(kind) = masks.mask(index, &column.name) {
                     column.masked = true;
@@ -358,11 +357,36 @@ fn enforce(outcome: &ChainOutcome) -> Result<(), Error> {
 }
 
 /// The statement to send and its parameters: the analysed text unchanged, or its rewrite.
-struct Prepared<'a> {
-    sql: Cow<'a, str>,
-    params: Cow<'a, [serde_json::Value]>,
-    /// Set when the statement was rewritten for row filters or masks.
-    masks: Option<OutputMasks>,
+enum Prepared<'a> {
+    /// The analysed text runs as it is.
+    Unchanged { sql: &'a str, params: &'a [serde_json::Value] },
+    /// Rewritten for row filters or masks (perhaps by an earlier request: the plan cache's),
+    /// with its parameters bound for this request.
+    Rewritten { rewritten: Arc<Rewritten>, params: Vec<serde_json::Value> },
+}
+
+impl Prepared<'_> {
+    fn sql(&self) -> &str {
+        match self {
+            Prepared::Unchanged { sql, .. } => sql,
+            Prepared::Rewritten { rewritten, .. } => &rewritten.sql,
+        }
+    }
+
+    fn params(&self) -> &[serde_json::Value] {
+        match self {
+            Prepared::Unchanged { params, .. } => params,
+            Prepared::Rewritten { params, .. } => params,
+        }
+    }
+
+    /// Which output columns are masked; `None` when the statement was not rewritten.
+    fn masks(&self) -> Option<&OutputMasks> {
+        match self {
+            Prepared::Unchanged { .. } => None,
+            Prepared::Rewritten { rewritten, .. } => Some(&rewritten.masks),
+        }
+    }
 }
 
 /// The rewrite stage: checks that the statement names only relations the catalog knows, and
@@ -379,8 +403,7 @@ async fn prepare<'a>(
     principal: &Principal,
     params: &'a [serde_json::Value],
 ) -> Result<Prepared<'a>, Error> {
-    let unchanged =
-        || Prepared { sql: Cow::Borrowed(&analysis.sql), params: Cow::Borrowed(params), masks: None };
+    let unchanged = || Prepared::Unchanged { sql: &analysis.sql, params };
     let kind = analysis.facts.kind;
     let dialect = ds.connector.dialect();
     // DDL and TRUNCATE skip the catalog check below (they name relations that may not exist
@@ -406,16 +429,12 @@ async fn prepare<'a>(
     // Keyed by the caller's text, of which `analysis` is a pure function (the rewrite finds
     // nodes by their source positions). Only reads are cached: a write's rewrite also checks
     // the values it writes.
-    let key = (kind == StatementKind::Read).then(|| RewriteKey::new(text, outcome));
-    if let Some(key) = &key
-        && let Some(cached) = ds.plans.rewrite(key, &catalog)
-        && let Some(bound) = cached.rebind(principal, params)
+    let cacheable = kind == StatementKind::Read;
+    if cacheable
+        && let Some(rewritten) = ds.plans.rewrite(text, outcome, &catalog)
+        && let Some(params) = rewritten.rebind(principal, params)
     {
-        return Ok(Prepared {
-            sql: Cow::Owned(cached.sql.clone()),
-            params: Cow::Owned(bound),
-            masks: Some(cached.masks.clone()),
-        });
+        return Ok(Prepared::Rewritten { rewritten, params });
     }
     let protection = rewrite::plan(dialect, outcome, &catalog, &ds.settings.writable_masked_columns)?;
     if protection.is_empty() {
@@ -430,15 +449,11 @@ async fn prepare<'a>(
         params,
         secret: ds.settings.mask_secret.as_ref().map(|s| s.expose()),
     })?;
-    let prepared = Prepared {
-        sql: Cow::Owned(rewritten.sql.clone()),
-        params: Cow::Owned(rewritten.params.clone()),
-        masks: Some(rewritten.masks.clone()),
-    };
-    if let Some(key) = key {
-        ds.plans.keep_rewrite(key, &catalog, Arc::new(rewritten));
+    let rewritten = Arc::new(rewritten);
+    if cacheable {
+        ds.plans.keep_rewrite(text, outcome, &catalog, Arc::clone(&rewritten));
     }
-    Ok(prepared)
+    Ok(Prepared::Rewritten { params: rewritten.params.clone(), rewritten })
 }
 
 /// The datasource's catalog, once it lists every relation and column the statement names: one it

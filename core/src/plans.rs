@@ -17,7 +17,7 @@
 //! are never cached: their rewrite also checks the written values against the filters.
 
 use std::collections::BTreeMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lru::LruCache;
@@ -35,27 +35,23 @@ const ENTRY_OVERHEAD: usize = 1024;
 /// allocator); charged at the top of that range so the budget errs towards holding less.
 const TREE_PER_TEXT_BYTE: usize = 384;
 
-/// The key of a cached rewrite.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RewriteKey {
+/// What a cached rewrite was made for: the statement text and the chain's filters and masks.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct RewriteKey {
     sql: Box<str>,
     filters: BTreeMap<RelationName, Vec<RowFilter>>,
     masks: BTreeMap<(RelationName, String), ColumnMask>,
 }
 
 impl RewriteKey {
-    /// The key for the statement text `sql` under the chain's row filters and masks.
-    pub fn new(sql: &str, outcome: &ChainOutcome) -> Self {
-        RewriteKey {
-            sql: sql.into(),
-            filters: outcome.row_filters.clone(),
-            masks: outcome.column_masks.clone(),
-        }
+    fn matches(&self, sql: &str, outcome: &ChainOutcome) -> bool {
+        *self.sql == *sql && self.filters == outcome.row_filters && self.masks == outcome.column_masks
     }
 }
 
-/// A rewrite and the catalog it was made against.
+/// A rewrite, what it was made for, and the catalog it was made against.
 struct CachedRewrite {
+    key: RewriteKey,
     catalog: Arc<Catalog>,
     rewritten: Arc<Rewritten>,
 }
@@ -63,13 +59,20 @@ struct CachedRewrite {
 /// One datasource's cached analyses and rewrites.
 pub struct PlanCache {
     analyses: Mutex<Bounded<Box<str>, Arc<Analysis>>>,
-    rewrites: Mutex<Bounded<RewriteKey, CachedRewrite>>,
+    /// By a keyed hash of the text, filters and masks, so a lookup copies none of them; the
+    /// entry's own key is compared on a hit.
+    rewrites: Mutex<Bounded<u64, CachedRewrite>>,
+    hasher: RandomState,
 }
 
 impl PlanCache {
     /// Caches of about `bytes` each for analyses and rewrites; 0 caches nothing.
     pub fn new(bytes: usize) -> Self {
-        PlanCache { analyses: Mutex::new(Bounded::new(bytes)), rewrites: Mutex::new(Bounded::new(bytes)) }
+        PlanCache {
+            analyses: Mutex::new(Bounded::new(bytes)),
+            rewrites: Mutex::new(Bounded::new(bytes)),
+            hasher: RandomState::new(),
+        }
     }
 
     /// The analysis of `sql`, from the cache or from `analyse` (then cached when it succeeds;
@@ -91,23 +94,46 @@ impl PlanCache {
         Ok(analysis)
     }
 
-    /// The rewrite cached under `key`, if it was made against `catalog`.
-    pub fn rewrite(&self, key: &RewriteKey, catalog: &Arc<Catalog>) -> Option<Arc<Rewritten>> {
+    /// The rewrite of the statement text `sql` under `outcome`'s filters and masks, if one was
+    /// made against `catalog`.
+    pub fn rewrite(
+        &self,
+        sql: &str,
+        outcome: &ChainOutcome,
+        catalog: &Arc<Catalog>,
+    ) -> Option<Arc<Rewritten>> {
+        let hash = self.hash(sql, outcome);
         let mut rewrites = lock(&self.rewrites);
-        let entry = rewrites.get(key)?;
-        Arc::ptr_eq(&entry.catalog, catalog).then(|| Arc::clone(&entry.rewritten))
+        let entry = rewrites.get(&hash)?;
+        (entry.key.matches(sql, outcome) && Arc::ptr_eq(&entry.catalog, catalog))
+            .then(|| Arc::clone(&entry.rewritten))
     }
 
-    /// Caches `rewritten`, made against `catalog`, under `key`.
-    pub fn keep_rewrite(&self, key: RewriteKey, catalog: &Arc<Catalog>, rewritten: Arc<Rewritten>) {
+    /// Caches `rewritten`, the rewrite of `sql` under `outcome` made against `catalog`.
+    pub fn keep_rewrite(
+        &self,
+        sql: &str,
+        outcome: &ChainOutcome,
+        catalog: &Arc<Catalog>,
+        rewritten: Arc<Rewritten>,
+    ) {
+        let key = RewriteKey {
+            sql: sql.into(),
+            filters: outcome.row_filters.clone(),
+            masks: outcome.column_masks.clone(),
+        };
         let text = key.sql.len()
             + key.filters.values().flatten().map(|f| f.predicate.len()).sum::<usize>()
             + rewritten.sql.len();
         let weight = ENTRY_OVERHEAD + text + std::mem::size_of_val(rewritten.origins.as_slice());
         // Holding the catalog's `Arc` keeps its address from being reused by another catalog
         // while the entry lives, so pointer equality means "the same catalog".
-        let entry = CachedRewrite { catalog: Arc::clone(catalog), rewritten };
-        lock(&self.rewrites).put(key, entry, weight);
+        let entry = CachedRewrite { key, catalog: Arc::clone(catalog), rewritten };
+        lock(&self.rewrites).put(self.hash(sql, outcome), entry, weight);
+    }
+
+    fn hash(&self, sql: &str, outcome: &ChainOutcome) -> u64 {
+        self.hasher.hash_one((sql, &outcome.row_filters, &outcome.column_masks))
     }
 }
 

@@ -212,7 +212,7 @@ impl Connector for PostgresConnector {
             match run::run(&mut lease, &request).await {
                 // Nothing ran: the statement was refused when bound.
                 Err(e) if run::is_stale_statement(&e) => {
-                    run::forget_prepared(&lease);
+                    lease.forget_prepared();
                     run::run(&mut lease, &request).await
                 }
                 other => other,

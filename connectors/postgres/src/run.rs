@@ -7,7 +7,7 @@
 //! statements are cached per connection); a write, or a read with a type only the server can
 //! print, costs two, since its rows are decoded before it commits.
 //!
-//! The session reset ([`RESET_SESSION`]) runs after every statement, in the same round trip as
+//! The session reset ([`COMMIT_AND_RESET`]) runs after every statement, in the same round trip as
 //! its transaction's end: a statement may call a function that changes the session (a setting
 //! with `set_config(.., false)`, an advisory lock, a temporary table, `lastval`), and the next
 //! request on the connection must not see it. A connection goes back to the pool only once that
@@ -30,8 +30,17 @@ const PREPARED_PER_CONNECTION: usize = 256;
 /// Leaves the session as a new one, except for the statements Sluice prepared: what
 /// `DISCARD ALL` does without `DEALLOCATE ALL`. `RESET ALL` returns the settings Sluice pins at
 /// connect time (see `SESSION_OPTIONS`) to those values.
-const RESET_SESSION: &str = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
-                             SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES";
+macro_rules! reset_session {
+    () => {
+        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; \
+         SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES"
+    };
+}
+
+/// A transaction's end and the session reset, one simple query.
+const COMMIT_AND_RESET: &str = concat!("COMMIT; ", reset_session!());
+/// The same after a failure.
+const ROLLBACK_AND_RESET: &str = concat!("ROLLBACK; ", reset_session!());
 
 /// A pooled connection that returns to the pool only once its session has been reset after
 /// the statement. Dropped any other way (an error before the reset, a timeout, a request
@@ -45,6 +54,13 @@ pub(crate) struct Lease {
 impl Lease {
     pub(crate) fn new(object: Object) -> Self {
         Lease { object: Some(object), reset: false }
+    }
+
+    /// Forgets the statements prepared on the connection.
+    pub(crate) fn forget_prepared(&self) {
+        if let Some(object) = &self.object {
+            object.statement_cache.clear();
+        }
     }
 
     /// The connection, taken out of the pool for good (to be closed after a cancel).
@@ -79,13 +95,6 @@ impl Drop for Lease {
 pub(crate) fn is_stale_statement(error: &ExecError) -> bool {
     matches!(error, ExecError::Upstream { code: Some(code), message }
         if code == "0A000" && message.starts_with("cached plan must not change result type"))
-}
-
-/// Forgets the statements prepared on `lease`'s connection.
-pub(crate) fn forget_prepared(lease: &Lease) {
-    if let Some(object) = &lease.object {
-        object.statement_cache.clear();
-    }
 }
 
 /// What the statement sent back.
@@ -176,7 +185,7 @@ pub(crate) async fn run(lease: &mut Lease, req: &ExecRequest<'_>) -> Result<Resu
     };
     let end_at_once = async {
         match commit_at_once {
-            true => Some(client.batch_execute(&format!("COMMIT; {RESET_SESSION}")).await),
+            true => Some(client.batch_execute(COMMIT_AND_RESET).await),
             false => None,
         }
     };
@@ -199,8 +208,7 @@ pub(crate) async fn run(lease: &mut Lease, req: &ExecRequest<'_>) -> Result<Resu
     let ended = match ended {
         Some(ended) => ended,
         None => {
-            let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            client.batch_execute(&format!("{end}; {RESET_SESSION}")).await
+            client.batch_execute(if outcome.is_ok() { COMMIT_AND_RESET } else { ROLLBACK_AND_RESET }).await
         }
     };
     // A failed statement still ended its transaction and reset the session: the connection

@@ -31,6 +31,16 @@ async fn exec(c: &PostgresConnector, sql: &str, params: &[Json], mode: Mode) -> 
     c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
 }
 
+/// `sql` without parameters, under `limits`.
+async fn exec_with(
+    c: &PostgresConnector,
+    sql: &str,
+    mode: Mode,
+    limits: Limits,
+) -> Result<ResultSet, ExecError> {
+    c.execute(ExecRequest { sql, params: &[], mode, limits, session: &Session::NONE }).await
+}
+
 fn text(s: &str) -> Value {
     Value::Text(s.into())
 }
@@ -261,14 +271,7 @@ async fn types_without_a_binary_form_are_asked_for_as_text() {
     assert_eq!(rs.rows, [vec![text("postgres=r/postgres"), Value::Int8(5)]]);
 
     // The write's rows are drained past max_rows to count them, once.
-    let rs = c
-        .execute(ExecRequest {
-            sql: &format!("UPDATE {t} SET id = id + 10 RETURNING a"),
-            params: &[],
-            mode: Mode::Write,
-            limits: limits(5000, 1),
-            session: &Session::NONE,
-        })
+    let rs = exec_with(&c, &format!("UPDATE {t} SET id = id + 10 RETURNING a"), Mode::Write, limits(5000, 1))
         .await
         .unwrap();
     assert_eq!((rs.rows.len(), rs.truncated, rs.rows_affected), (1, true, Some(2)));
@@ -293,15 +296,9 @@ async fn max_rows_truncates_exactly() {
     let run = |max_rows| {
         let c = c.clone();
         async move {
-            c.execute(ExecRequest {
-                sql: "SELECT g FROM generate_series(1, 5) g",
-                params: &[],
-                mode: Mode::Read,
-                limits: limits(5000, max_rows),
-                session: &Session::NONE,
-            })
-            .await
-            .unwrap()
+            exec_with(&c, "SELECT g FROM generate_series(1, 5) g", Mode::Read, limits(5000, max_rows))
+                .await
+                .unwrap()
         }
     };
     let rs = run(3).await;
@@ -314,16 +311,14 @@ async fn max_rows_truncates_exactly() {
     // A write's RETURNING rows are capped too, but the write happens in full and is counted.
     let t = format!("{}.w", s.name);
     exec(&c, &format!("CREATE TABLE {t} (x int)"), &[], Mode::Write).await.unwrap();
-    let rs = c
-        .execute(ExecRequest {
-            sql: &format!("INSERT INTO {t} SELECT g FROM generate_series(1, 25000) g RETURNING x"),
-            params: &[],
-            mode: Mode::Write,
-            limits: limits(5000, 2),
-            session: &Session::NONE,
-        })
-        .await
-        .unwrap();
+    let rs = exec_with(
+        &c,
+        &format!("INSERT INTO {t} SELECT g FROM generate_series(1, 25000) g RETURNING x"),
+        Mode::Write,
+        limits(5000, 2),
+    )
+    .await
+    .unwrap();
     assert_eq!((rs.rows.len(), rs.truncated, rs.rows_affected), (2, true, Some(25000)));
     let rs = exec(&c, &format!("SELECT count(*) FROM {t}"), &[], Mode::Read).await.unwrap();
     assert_eq!(rs.rows[0][0], Value::Int8(25000));
@@ -419,14 +414,7 @@ async fn a_statement_cached_before_a_schema_change_is_prepared_again() {
 async fn a_truncated_read_is_stopped_and_its_connection_closed() {
     let c = connector("sluice-test-truncate", 1);
     let pid = exec(&c, "SELECT pg_backend_pid()", &[], Mode::Read).await.unwrap().rows[0][0].clone();
-    let rs = c
-        .execute(ExecRequest {
-            sql: "SELECT g FROM generate_series(1, 100000000) g",
-            params: &[],
-            mode: Mode::Read,
-            limits: limits(60_000, 2),
-            session: &Session::NONE,
-        })
+    let rs = exec_with(&c, "SELECT g FROM generate_series(1, 100000000) g", Mode::Read, limits(60_000, 2))
         .await
         .unwrap();
     assert_eq!((rs.rows.len(), rs.truncated), (2, true));
@@ -438,16 +426,7 @@ async fn a_truncated_read_is_stopped_and_its_connection_closed() {
 async fn timeout_cancels_and_the_pool_recovers() {
     let c = connector("sluice-test-timeout", 1);
     let started = Instant::now();
-    let err = c
-        .execute(ExecRequest {
-            sql: "SELECT pg_sleep(5)",
-            params: &[],
-            mode: Mode::Read,
-            limits: limits(300, 10),
-            session: &Session::NONE,
-        })
-        .await
-        .unwrap_err();
+    let err = exec_with(&c, "SELECT pg_sleep(5)", Mode::Read, limits(300, 10)).await.unwrap_err();
     assert_eq!(err, ExecError::Timeout(Duration::from_millis(300)));
     assert!(started.elapsed() < Duration::from_secs(2));
     let rs = exec(&c, "SELECT 1 AS one", &[], Mode::Read).await.unwrap();
@@ -459,16 +438,10 @@ async fn terminated_backend_is_unavailable_then_recovers() {
     let app = format!("sluice-test-kill-{}", uuid::Uuid::new_v4().simple());
     let c = connector(&app, 1);
     let c2 = c.clone();
-    let query = tokio::spawn(async move {
-        c2.execute(ExecRequest {
-            sql: "SELECT pg_sleep(5)",
-            params: &[],
-            mode: Mode::Read,
-            limits: limits(10_000, 10),
-            session: &Session::NONE,
-        })
-        .await
-    });
+    let query =
+        tokio::spawn(
+            async move { exec_with(&c2, "SELECT pg_sleep(5)", Mode::Read, limits(10_000, 10)).await },
+        );
     let admin = admin().await;
     let mut killed = false;
     for _ in 0..50 {
