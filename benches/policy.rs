@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &request,
+        grants: &[],
     };
 
     let mut group = c.benchmark_group("plugin");

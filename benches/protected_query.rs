@@ -106,6 +106,7 @@ async fn rewritten(
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &meta,
+        grants: &[],
     };
     let outcome = gateway.policy.as_ref().expect("plugins").evaluate(&input).await;
     let catalog = ds.catalog.get(ds.connector.as_ref()).await.expect("catalog");
@@ -183,6 +184,7 @@ fn variants(c: &mut Criterion, rt: &Runtime, db: &str, plain: &Gateway, protecte
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &meta,
+        grants: &[],
     };
     group.bench_function("policy", |b| b.iter(|| rt.block_on(policy.evaluate(&input))));
     group.finish();

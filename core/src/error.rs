@@ -4,6 +4,7 @@
 //! HTTP response in exactly one place (`http::error`). The codes are a documented contract
 //! (README, "Error codes"); a test checks that the table there and [`ErrorCode::ALL`] agree.
 
+use crate::access::{AccessError, AccessRequest};
 use crate::analyse::AnalyseError;
 use crate::auth::AuthError;
 use crate::execute::ExecError;
@@ -23,8 +24,15 @@ pub enum ErrorCode {
     StatementNotAllowed,
     /// A policy plugin refused the statement, or failed (fail closed); the message names it.
     PolicyDenied,
-    /// Policy requires a human's approval first; the body carries the approval request.
+    /// Policy requires a human's approval first; the body carries the access request filed.
     ApprovalRequired,
+    /// No such access request or grant, or none the caller may see.
+    NotFound,
+    /// The caller may not do this (not an approver; their own request).
+    Forbidden,
+    /// The access request or grant is not in a state that allows this (already decided,
+    /// expired, a one-time grant already used).
+    Conflict,
     /// The statement ran longer than the datasource's statement timeout.
     Timeout,
     /// The request body or the result is over a configured limit.
@@ -39,13 +47,16 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::InvalidRequest,
         ErrorCode::SqlParseError,
         ErrorCode::Unauthenticated,
         ErrorCode::StatementNotAllowed,
         ErrorCode::PolicyDenied,
         ErrorCode::ApprovalRequired,
+        ErrorCode::NotFound,
+        ErrorCode::Forbidden,
+        ErrorCode::Conflict,
         ErrorCode::Timeout,
         ErrorCode::TooLarge,
         ErrorCode::UpstreamError,
@@ -62,6 +73,9 @@ impl ErrorCode {
             ErrorCode::StatementNotAllowed => "statement_not_allowed",
             ErrorCode::PolicyDenied => "policy_denied",
             ErrorCode::ApprovalRequired => "approval_required",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Timeout => "timeout",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::UpstreamError => "upstream_error",
@@ -76,7 +90,9 @@ impl ErrorCode {
             ErrorCode::InvalidRequest | ErrorCode::SqlParseError => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::ApprovalRequired => 202,
-            ErrorCode::StatementNotAllowed | ErrorCode::PolicyDenied => 403,
+            ErrorCode::StatementNotAllowed | ErrorCode::PolicyDenied | ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::Internal => 500,
             ErrorCode::UpstreamError => 502,
@@ -132,9 +148,18 @@ pub enum Error {
         /// Why.
         reason: crate::execute::SessionRefusal,
     },
-    /// The policy chain requires a human's approval before the statement may run.
-    #[error("approval required by policy plugin(s) {}: {}", .0.plugins.join(", "), .0.reasons.join("; "))]
-    ApprovalRequired(ApprovalRequest),
+    /// The policy chain requires a human's approval before the statement may run, and no
+    /// grant covers it; the access request filed for it (or joined), when the store took it.
+    #[error(
+        "approval required by policy plugin(s) {}: {}{}",
+        .0.plugins.join(", "),
+        .0.reasons.join("; "),
+        .1.as_ref().map(|r| format!(" (access request {}, {})", r.id, r.status.name())).unwrap_or_default()
+    )]
+    ApprovalRequired(ApprovalRequest, Option<Box<AccessRequest>>),
+    /// An access request or grant operation failed.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     /// The statement could not be rewritten to honour its row filters and masks.
     #[error(transparent)]
     Rewrite(#[from] RewriteError),
@@ -160,7 +185,13 @@ impl Error {
             Error::PolicyDenied(_) | Error::PolicyUnenforceable { .. } | Error::SessionRefused { .. } => {
                 ErrorCode::PolicyDenied
             }
-            Error::ApprovalRequired(_) => ErrorCode::ApprovalRequired,
+            Error::ApprovalRequired(..) => ErrorCode::ApprovalRequired,
+            Error::Access(e) => match e {
+                AccessError::NotFound(_) => ErrorCode::NotFound,
+                AccessError::Forbidden(_) => ErrorCode::Forbidden,
+                AccessError::Conflict(_) => ErrorCode::Conflict,
+                AccessError::Unavailable(_) => ErrorCode::Unavailable,
+            },
             Error::Rewrite(e) => e.code(),
             Error::Exec(e) => e.code(),
             Error::TooLarge(_) => ErrorCode::TooLarge,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{Instrument, field};
 use utoipa::ToSchema;
 
+use crate::access::{self, Access, AccessError, Coverage, Covered, NewRequest, StatementAsked};
 use crate::analyse::{self, Analysis, Dialect, StatementKind};
 use crate::audit::{TraceId, span};
 use crate::auth::{Authenticator, Principal};
@@ -18,10 +19,11 @@ use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
 use crate::encode::{self, ColumnMeta};
 use crate::error::Error;
 use crate::execute::{
-    Catalog, CatalogCache, Connector, ExecError, ExecRequest, MIN_RELOAD, Mode, SessionAsk, session_for,
+    Cancel, Catalog, CatalogCache, Connector, ExecError, ExecRequest, MIN_RELOAD, Mode, SessionAsk,
+    session_for,
 };
 use crate::plans::PlanCache;
-use crate::policy::{ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
+use crate::policy::{ApprovalRequest, ChainOutcome, ChainVerdict, PolicyInput, PolicyRuntime, RequestMeta};
 use crate::rewrite::{self, OutputMasks, RewriteError, RewriteInput, Rewritten};
 
 /// One datasource: its validated settings and its connector.
@@ -46,6 +48,8 @@ pub struct Gateway {
     pub datasources: BTreeMap<String, Datasource>,
     /// The policy plugin chain; `None` when no plugin is configured.
     pub policy: Option<Arc<PolicyRuntime>>,
+    /// Access requests and grants: what lets a statement held for approval run.
+    pub access: Access,
 }
 
 /// What the transport knows about a request, beyond its body and credentials.
@@ -126,7 +130,8 @@ impl Gateway {
                 .map_err(|e| Error::Internal(format!("cannot create the plugin engine: {e:#}")))?;
             Some(Arc::new(runtime))
         };
-        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy })
+        let access = Access::new(config.access);
+        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy, access })
     }
 
     /// Runs one statement for `principal`.
@@ -140,6 +145,8 @@ impl Gateway {
         caller: &RequestContext,
     ) -> Result<QueryResponse, Error> {
         let trace_id = &caller.trace_id;
+        // The request's summary line (see `http::app`); stage spans below are `debug`.
+        let request_span = tracing::Span::current();
         let received_at_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -148,6 +155,7 @@ impl Gateway {
             .datasources
             .get(name)
             .ok_or_else(|| Error::InvalidRequest(format!("unknown datasource {name:?}")))?;
+        request_span.record("datasource", name);
         if request.sql.len() > self.server.max_sql_bytes {
             return Err(Error::TooLarge(format!(
                 "SQL text is {} bytes; the limit is {}",
@@ -181,7 +189,7 @@ impl Gateway {
                 )));
             }
         }
-        let analysis = tracing::info_span!(
+        let analysis = tracing::debug_span!(
             span::ANALYSE,
             datasource = name,
             dialect = dialect.name(),
@@ -197,6 +205,7 @@ impl Gateway {
         })?;
         let analysis = analysis.as_ref();
         let kind = analysis.facts.kind;
+        request_span.record("kind", kind.name());
         if !ds.settings.statements.contains(&kind) {
             return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
         }
@@ -210,7 +219,14 @@ impl Gateway {
 
         let mut ask = SessionAsk::default();
         let mut outcome = None;
+        let mut grant = None;
         if let Some(policy) = self.policy.as_ref().filter(|p| p.judges(name)) {
+            // The store failing must not stop statements that need no grant: plugins then see
+            // none, and a statement held for approval fails closed when it asks the store.
+            let grants = self.access.live_grants(&principal.id, name).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read live grants; plugins see none");
+                Vec::new()
+            });
             let meta = RequestMeta {
                 client_address: caller.client_address.clone(),
                 justification: request.justification.clone(),
@@ -224,8 +240,9 @@ impl Gateway {
                 facts: &analysis.facts,
                 text: &analysis.sql,
                 request: &meta,
+                grants: &grants,
             };
-            let policy_span = tracing::info_span!(
+            let policy_span = tracing::debug_span!(
                 span::POLICY,
                 plugins = field::Empty,
                 verdict = field::Empty,
@@ -234,27 +251,56 @@ impl Gateway {
             );
             let chain = policy.evaluate(&input).instrument(policy_span.clone()).await;
             ask = SessionAsk::of(&chain);
-            policy_span.in_scope(|| enforce(&chain))?;
+            request_span.record("verdict", chain.verdict.name());
+            match policy_span.in_scope(|| enforce(&chain)) {
+                Ok(()) => {}
+                Err(Error::ApprovalRequired(asked, _)) => {
+                    let held =
+                        self.hold(principal, name, analysis, &request, asked).instrument(policy_span).await?;
+                    request_span.record("verdict", "granted");
+                    grant = Some(held);
+                }
+                Err(e) => return Err(e),
+            }
             outcome = Some(chain);
         }
         let supports_session = ds.connector.supports_session();
         let session =
             session_for(name, &ds.settings.rls, supports_session, principal, &ask, &analysis.facts)?;
 
-        let rewrite_span = tracing::info_span!(span::REWRITE, protected = field::Empty);
+        let rewrite_span = tracing::debug_span!(span::REWRITE, protected = field::Empty);
         let prepared = prepare(ds, &request.sql, analysis, outcome.as_ref(), principal, &request.params)
             .instrument(rewrite_span.clone())
             .await?;
         rewrite_span.record("protected", prepared.masks().is_some());
 
         let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
-        let limits = ds.settings.limits;
-        let exec =
-            ExecRequest { sql: prepared.sql(), params: prepared.params(), mode, limits, session: &session };
+        let mut limits = ds.settings.limits;
+        // A statement never outlives the grant it runs under: its timeout ends with the grant,
+        // and the grant's revocation stops it.
+        let (cancel, _watch) = match grant {
+            Some(grant) => {
+                let left =
+                    u64::try_from(grant.expires_at_ms.saturating_sub(access::now_ms())).unwrap_or(0).max(1);
+                limits.statement_timeout = limits.statement_timeout.min(Duration::from_millis(left));
+                let cancel = Cancel::new();
+                let watch = self.access.watch(grant.grant_id, cancel.clone());
+                (cancel, Some(watch))
+            }
+            None => (Cancel::NEVER, None),
+        };
+        let exec = ExecRequest {
+            sql: prepared.sql(),
+            params: prepared.params(),
+            mode,
+            limits,
+            session: &session,
+            cancel: &cancel,
+        };
         // The connector cancels on the server at the statement timeout; this outer bound only
         // catches a connector that fails to, so it leaves room for connecting and cancelling.
         let backstop = limits.statement_timeout + ds.settings.connect_timeout + Duration::from_secs(2);
-        let execute_span = tracing::info_span!(
+        let execute_span = tracing::debug_span!(
             span::EXECUTE,
             datasource = name,
             rows = field::Empty,
@@ -273,11 +319,12 @@ impl Gateway {
         }
         .instrument(execute_span)
         .await?;
+        request_span.record("rows", result.rows.len());
 
         if kind == StatementKind::Ddl {
             ds.catalog.invalidate();
         }
-        let mut encoded = tracing::info_span!(span::ENCODE, rows = result.rows.len())
+        let mut encoded = tracing::debug_span!(span::ENCODE, rows = result.rows.len())
             .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
         if let Some(masks) = prepared.masks() {
             for (index, column) in encoded.columns.iter_mut().enumerate() {
@@ -305,6 +352,55 @@ impl Gateway {
             rows_affected: encoded.rows_affected,
             trace_id: trace_id.to_string(),
         })
+    }
+
+    /// A statement the policy chain holds for approval: runs under a live grant that covers
+    /// it, or files (or joins) an access request and answers `approval_required`.
+    ///
+    /// # Errors
+    /// [`Error::ApprovalRequired`] with the request; `conflict` when the one-time grant for
+    /// exactly this statement was already used; `unavailable` when the store cannot be reached.
+    async fn hold(
+        &self,
+        principal: &Principal,
+        datasource: &str,
+        analysis: &Analysis,
+        request: &QueryRequest,
+        asked: ApprovalRequest,
+    ) -> Result<Covered, Error> {
+        let facts = &analysis.facts;
+        let statement = StatementAsked {
+            datasource: datasource.to_owned(),
+            kind: facts.kind.name().to_owned(),
+            text: analysis.sql.clone(),
+            params: request.params.clone(),
+            fingerprint: facts.fingerprint.clone(),
+            relations: facts.relations.iter().map(|r| r.relation.to_string()).collect(),
+        };
+        match self.access.cover(&principal.id, &statement).await? {
+            Coverage::Covered(covered) => {
+                tracing::info!(grant = covered.grant_id.as_str(), "access grant used");
+                Ok(covered)
+            }
+            Coverage::Used { grant_id } => Err(Error::Access(AccessError::Conflict(format!(
+                "the one-time grant {grant_id} for this statement was already used; it runs once per \
+                 approval (after the grant's expiry, sending it again asks anew)"
+            )))),
+            Coverage::None => {
+                let new = NewRequest {
+                    principal: principal.id.clone(),
+                    statement,
+                    reasons: asked.reasons.clone(),
+                    plugins: asked.plugins.clone(),
+                    approver_groups: asked.approver_groups.iter().cloned().collect(),
+                    justification: request.justification.clone(),
+                    suggested_seconds: asked.suggested_duration_seconds.map(u64::from),
+                };
+                let filed = self.access.ask(new).await?;
+                tracing::info!(request = filed.id.as_str(), "access request pending");
+                Err(Error::ApprovalRequired(asked, Some(Box::new(filed))))
+            }
+        }
     }
 
     /// Pings every datasource concurrently; `true` for each that answered within `timeout`.
@@ -339,18 +435,18 @@ fn enforce(outcome: &ChainOutcome) -> Result<(), Error> {
     }
     match &outcome.verdict {
         ChainVerdict::Deny(denials) => {
-            span.record("verdict", "deny");
+            span.record("verdict", outcome.verdict.name());
             if let Some(first) = denials.first() {
                 span.record("denied_by", first.plugin.as_str());
             }
             Err(Error::PolicyDenied(denials.clone()))
         }
         ChainVerdict::RequireApproval(request) => {
-            span.record("verdict", "require_approval");
-            Err(Error::ApprovalRequired(request.clone()))
+            span.record("verdict", outcome.verdict.name());
+            Err(Error::ApprovalRequired(request.clone(), None))
         }
         ChainVerdict::Allow => {
-            span.record("verdict", "allow");
+            span.record("verdict", outcome.verdict.name());
             Ok(())
         }
     }

@@ -9,11 +9,13 @@
 //! execute   Analysis + params -> ResultSet through a datasource's Connector
 //! encode    ResultSet -> typed JSON
 //! audit     trace ids and the span of each stage
+//! access    just-in-time access: requests held for approval, reviews, grants
 //! ```
 //!
 //! `config` parses and validates the configuration once, at start-up; `gateway` holds the validated
 //! runtime state and runs one query through the stages.
 
+pub mod access;
 pub mod analyse;
 pub mod audit;
 pub mod auth;

@@ -146,6 +146,7 @@ fn run_case(
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &ctx.request,
+        grants: &[],
     };
     let result =
         rt.block_on(runtime.evaluate_each(&input)).into_iter().next().context("the plugin did not run")?;

@@ -131,6 +131,23 @@ impl Sluice {
         self.send(Request::get(path).body(Body::empty()).unwrap()).await
     }
 
+    /// Sends `method path` with `token` and a JSON `body` (none when `None`).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        self.send(request).await
+    }
+
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod access;
 mod api;
 mod auth;
 mod cli;

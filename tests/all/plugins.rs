@@ -46,6 +46,7 @@ async fn evaluate(sluice: &Sluice, sql: &str) -> ChainOutcome {
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &request,
+        grants: &[],
     };
     sluice.gateway.policy.as_ref().unwrap().evaluate(&input).await
 }

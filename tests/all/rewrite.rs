@@ -311,6 +311,7 @@ async fn rewritten(sluice: &Sluice, sql: &str, params: &[Value]) -> (String, Vec
         facts: &analysis.facts,
         text: &analysis.sql,
         request: &meta,
+        grants: &[],
     };
     let outcome = sluice.gateway.policy.as_ref().unwrap().evaluate(&input).await;
     let catalog = ds.catalog.get(ds.connector.as_ref()).await.unwrap();

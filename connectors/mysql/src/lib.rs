@@ -13,7 +13,8 @@
 //! - A client-side deadline of `statement_timeout`. When it fires, a separate short-lived
 //!   connection sends `KILL CONNECTION <id>`: that stops the statement on MySQL and MariaDB
 //!   alike (unlike `max_statement_time` / `max_execution_time`, which differ between them and
-//!   cover only some statements), and the killed connection is discarded by the pool.
+//!   cover only some statements), and the killed connection is discarded by the pool. The
+//!   request's cancel (its grant revoked) takes the same path at once ([`ExecError::Cancelled`]).
 //! - At most `max_rows + 1` rows are decoded; the rest of the result is read and discarded
 //!   (the protocol cannot stop a result early without a cursor), still under the deadline.
 //!
@@ -169,19 +170,21 @@ impl Connector for MySqlConnector {
         let limit = request.limits.statement_timeout;
         let mut conn = self.checkout().await?;
         let id = conn.id();
-        match tokio::time::timeout(limit, run(&mut conn, &request)).await {
-            Ok(result) => result,
-            Err(_) => {
-                let (opts, within) = (self.opts.clone(), self.connect_timeout);
-                tokio::spawn(async move {
-                    kill(opts, id, within).await;
-                    // Returned to the pool only now; its clean-up then fails on the killed
-                    // connection and the pool discards it.
-                    drop(conn);
-                });
-                Err(ExecError::Timeout(limit))
-            }
-        }
+        let stopped = tokio::select! {
+            finished = tokio::time::timeout(limit, run(&mut conn, &request)) => match finished {
+                Ok(result) => return result,
+                Err(_) => ExecError::Timeout(limit),
+            },
+            () = request.cancel.fired() => ExecError::Cancelled,
+        };
+        let (opts, within) = (self.opts.clone(), self.connect_timeout);
+        tokio::spawn(async move {
+            kill(opts, id, within).await;
+            // Returned to the pool only now; its clean-up then fails on the killed
+            // connection and the pool discards it.
+            drop(conn);
+        });
+        Err(stopped)
     }
 
     async fn ping(&self) -> Result<(), ExecError> {

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable as _;
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
+use sluice_core::execute::{
+    Cancel, Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value,
+};
 use sluice_mysql::{MySqlConnector, MySqlOptions};
 
 /// `SLUICE_TEST_MYSQL_URL`, default the database `tests/run` creates.
@@ -63,7 +65,15 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &MySqlConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
+    c.execute(ExecRequest {
+        sql,
+        params,
+        mode,
+        limits: limits(5000, 1000),
+        session: &Session::NONE,
+        cancel: &Cancel::NEVER,
+    })
+    .await
 }
 
 fn text(s: &str) -> Value {
@@ -217,6 +227,7 @@ async fn max_rows_truncates_exactly() {
                 mode: Mode::Read,
                 limits: limits(5000, max_rows),
                 session: &Session::NONE,
+                cancel: &Cancel::NEVER,
             })
             .await
             .unwrap();
@@ -252,6 +263,7 @@ async fn timeout_kills_and_the_pool_recovers() {
             mode: Mode::Read,
             limits: limits(300, 10),
             session: &Session::NONE,
+            cancel: &Cancel::NEVER,
         })
         .await
         .unwrap_err();
@@ -275,6 +287,7 @@ async fn killed_connection_is_unavailable_then_recovers() {
             mode: Mode::Read,
             limits: limits(10_000, 10),
             session: &Session::NONE,
+            cancel: &Cancel::NEVER,
         })
         .await
     });
@@ -400,6 +413,7 @@ async fn a_database_session_is_refused() {
         mode: Mode::Read,
         limits: limits(5000, 10),
         session: &session,
+        cancel: &Cancel::NEVER,
     };
     let err = c.execute(request).await.unwrap_err();
     assert!(matches!(&err, ExecError::Session(m) if m.contains("MySQL")), "{err:?}");

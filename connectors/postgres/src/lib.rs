@@ -23,7 +23,8 @@
 //!   since a function the statement called may have changed the session. A connection returns to
 //!   the pool only after that succeeded; the pool itself only checks that it is open.
 //! - A client-side deadline a little after the server's: if it fires, a cancel request is sent
-//!   and the connection is dropped from the pool, so a wedged connection is never reused.
+//!   and the connection is dropped from the pool, so a wedged connection is never reused. The
+//!   request's cancel (its grant revoked) takes the same path at once ([`ExecError::Cancelled`]).
 //!
 //! # Types (column type -> Sluice type, JSON form)
 //! | PostgreSQL | Sluice | notes |
@@ -218,21 +219,23 @@ impl Connector for PostgresConnector {
                 other => other,
             }
         };
-        match tokio::time::timeout_at(deadline, attempt).await {
-            Ok(result) => result,
-            Err(_) => {
-                // The server did not stop in time: cancel the query and never reuse the
-                // connection (dropping it closes the socket).
-                let detached = lease.detach();
-                tokio::spawn(async move {
-                    if let Err(e) = cancel.cancel_query(NoTls).await {
-                        tracing::warn!(error = %e, "cancelling a timed-out PostgreSQL query failed");
-                    }
-                    drop(detached);
-                });
-                Err(ExecError::Timeout(limit))
+        let stopped = tokio::select! {
+            finished = tokio::time::timeout_at(deadline, attempt) => match finished {
+                Ok(result) => return result,
+                // The server did not stop in time.
+                Err(_) => ExecError::Timeout(limit),
+            },
+            () = request.cancel.fired() => ExecError::Cancelled,
+        };
+        // Cancel the query and never reuse the connection (dropping it closes the socket).
+        let detached = lease.detach();
+        tokio::spawn(async move {
+            if let Err(e) = cancel.cancel_query(NoTls).await {
+                tracing::warn!(error = %e, "cancelling a PostgreSQL query failed");
             }
-        }
+            drop(detached);
+        });
+        Err(stopped)
     }
 
     async fn ping(&self) -> Result<(), ExecError> {

@@ -8,7 +8,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
+use sluice_core::execute::{
+    Cancel, Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value,
+};
 use sluice_postgres::{PostgresConnector, PostgresOptions};
 
 mod common;
@@ -28,7 +30,15 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &PostgresConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
+    c.execute(ExecRequest {
+        sql,
+        params,
+        mode,
+        limits: limits(5000, 1000),
+        session: &Session::NONE,
+        cancel: &Cancel::NEVER,
+    })
+    .await
 }
 
 /// `sql` without parameters, under `limits`.
@@ -38,7 +48,8 @@ async fn exec_with(
     mode: Mode,
     limits: Limits,
 ) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params: &[], mode, limits, session: &Session::NONE }).await
+    c.execute(ExecRequest { sql, params: &[], mode, limits, session: &Session::NONE, cancel: &Cancel::NEVER })
+        .await
 }
 
 fn text(s: &str) -> Value {

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
+use sluice_core::execute::{
+    Cancel, Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value,
+};
 use sluice_postgres::{PostgresConnector, PostgresOptions};
 
 mod common;
@@ -49,7 +51,7 @@ async fn run(
     session: &Session,
 ) -> Result<ResultSet, ExecError> {
     let limits = Limits { statement_timeout: Duration::from_secs(5), max_rows: 100 };
-    c.execute(ExecRequest { sql, params: &[], mode, limits, session }).await
+    c.execute(ExecRequest { sql, params: &[], mode, limits, session, cancel: &Cancel::NEVER }).await
 }
 
 const WHO: &str = "SELECT pg_backend_pid()::int8, current_user::text, \

@@ -8,7 +8,7 @@
 //!   read-only by `sqlite3_stmt_readonly`; both are undone before the connection is reused
 //!   (a connection that cannot be reset is dropped).
 //! - A progress handler that interrupts the statement at its deadline ([`ExecError::Timeout`])
-//!   and a busy timeout of the same length (still busy -> [`ExecError::Unavailable`]).
+//!   or when the request's cancel fires ([`ExecError::Cancelled`]), and a busy timeout of the same length (still busy -> [`ExecError::Unavailable`]).
 //! - At most `max_rows + 1` rows are stepped; the statement is then reset. (Writes with
 //!   `RETURNING` have made all their changes at the first step.)
 //!
@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use sluice_core::analyse::Dialect;
 use sluice_core::execute::{
-    Catalog, Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag,
+    Cancel, Catalog, Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag,
 };
 
 use crate::pool::{Pool, Reuse};
@@ -167,6 +167,7 @@ impl Connector for SqliteConnector {
             mode: request.mode,
             timeout: request.limits.statement_timeout,
             max_rows: usize::try_from(request.limits.max_rows).unwrap_or(usize::MAX),
+            cancel: request.cancel.clone(),
         };
         self.pool.run(self.acquire_timeout, move |conn| job.run(conn)).await
     }
@@ -200,14 +201,18 @@ struct Job {
     mode: Mode,
     timeout: Duration,
     max_rows: usize,
+    /// Polled by the progress handler, like the deadline.
+    cancel: Cancel,
 }
 
 impl Job {
     fn run(self, conn: &mut Connection) -> (Result<ResultSet, ExecError>, Reuse) {
         let deadline = Instant::now() + self.timeout;
+        let cancel = self.cancel.clone();
+        let stop = move || Instant::now() >= deadline || cancel.is_fired();
         let set_up = conn
             .busy_timeout(self.timeout)
-            .and_then(|()| conn.progress_handler(PROGRESS_OPS, Some(move || Instant::now() >= deadline)))
+            .and_then(|()| conn.progress_handler(PROGRESS_OPS, Some(stop)))
             .and_then(|()| match self.mode {
                 Mode::Read => conn.execute_batch("PRAGMA query_only = ON; BEGIN"),
                 Mode::Write => Ok(()),
@@ -215,6 +220,11 @@ impl Job {
         let result = match set_up {
             Ok(()) => self.query(conn),
             Err(e) => Err(errors::map(e, self.timeout)),
+        };
+        // The progress handler interrupted it for the cancel, not the deadline.
+        let result = match result {
+            Err(ExecError::Timeout(_)) if self.cancel.is_fired() => Err(ExecError::Cancelled),
+            other => other,
         };
         // Undo everything before the connection is reused; if that fails, drop it.
         let reset = conn.progress_handler(0, None::<fn() -> bool>).and_then(|()| match self.mode {

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use sluice_core::execute::{Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value};
+use sluice_core::execute::{
+    Cancel, Connector, ExecError, ExecRequest, Limits, Mode, ResultSet, Session, Value,
+};
 use sluice_sqlite::{SqliteConnector, SqliteOptions};
 
 /// A temporary directory removed when the test ends.
@@ -50,7 +52,15 @@ fn limits(ms: u64, max_rows: u64) -> Limits {
 }
 
 async fn exec(c: &SqliteConnector, sql: &str, params: &[Json], mode: Mode) -> Result<ResultSet, ExecError> {
-    c.execute(ExecRequest { sql, params, mode, limits: limits(5000, 1000), session: &Session::NONE }).await
+    c.execute(ExecRequest {
+        sql,
+        params,
+        mode,
+        limits: limits(5000, 1000),
+        session: &Session::NONE,
+        cancel: &Cancel::NEVER,
+    })
+    .await
 }
 
 fn text(s: &str) -> Value {
@@ -145,6 +155,7 @@ async fn max_rows_truncates_exactly_and_returning_writes_count() {
                 mode: Mode::Read,
                 limits: limits(5000, max_rows),
                 session: &Session::NONE,
+                cancel: &Cancel::NEVER,
             })
             .await
             .unwrap();
@@ -157,6 +168,7 @@ async fn max_rows_truncates_exactly_and_returning_writes_count() {
             mode: Mode::Write,
             limits: limits(5000, 1),
             session: &Session::NONE,
+            cancel: &Cancel::NEVER,
         })
         .await
         .unwrap();
@@ -199,6 +211,7 @@ async fn timeout_interrupts_and_the_pool_recovers() {
             mode: Mode::Read,
             limits: limits(300, 10),
             session: &Session::NONE,
+            cancel: &Cancel::NEVER,
         })
         .await
         .unwrap_err();
@@ -300,6 +313,7 @@ async fn a_database_session_is_refused() {
         mode: Mode::Read,
         limits: limits(5000, 10),
         session: &session,
+        cancel: &Cancel::NEVER,
     };
     let err = c.execute(request).await.unwrap_err();
     assert!(matches!(&err, ExecError::Session(m) if m.contains("SQLite")), "{err:?}");

@@ -29,6 +29,45 @@ pub struct ConfigFile {
     /// plugin judges. Default: none, and statements are judged by the analyser alone.
     #[serde(default)]
     pub plugins: Vec<PluginSection>,
+    /// `[access]`: just-in-time access requests and grants (see the README's "Just-in-time
+    /// access"). Optional: the defaults keep the store next to this file.
+    #[serde(default)]
+    pub access: AccessSection,
+}
+
+/// `[access]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSection {
+    /// The SQLite file holding access requests, reviews and grants, relative to this file.
+    /// Default `sluice-access.db`. Created on first use (the first statement a plugin holds
+    /// for approval). Security: it records who may run what; keep it as private as this file.
+    pub store: PathBuf,
+    /// Roles whose holders approve requests when the plugins that asked name no approver
+    /// group. Default none: such requests can then be approved by nobody.
+    pub approvers: Vec<String>,
+    /// Distinct approvers a request needs. Default 1. Never the requester.
+    pub min_approvals: u32,
+    /// How long a request waits for approval before it expires, in seconds. Default 3600.
+    pub pending_ttl_seconds: u64,
+    /// A grant's duration when the plugins suggest none, in seconds. Default 3600, or
+    /// `max_grant_seconds` when that is shorter.
+    pub default_grant_seconds: Option<u64>,
+    /// The longest grant, whatever a plugin suggests, in seconds. Default 28800 (8 h).
+    pub max_grant_seconds: u64,
+}
+
+impl Default for AccessSection {
+    fn default() -> Self {
+        AccessSection {
+            store: PathBuf::from("sluice-access.db"),
+            approvers: Vec::new(),
+            min_approvals: 1,
+            pending_ttl_seconds: 3600,
+            default_grant_seconds: None,
+            max_grant_seconds: 8 * 3600,
+        }
+    }
 }
 
 /// `[server]`.

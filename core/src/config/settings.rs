@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Problems;
-use super::file::{ConfigFile, DatasourceSection, ServerSection};
+use super::file::{AccessSection, ConfigFile, DatasourceSection, ServerSection};
 use super::policy::{self, PolicySettings};
+use crate::access::AccessSettings;
 use crate::analyse::{RelationName, StatementKind};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
@@ -23,6 +24,8 @@ pub struct Config {
     pub datasources: BTreeMap<String, DatasourceSettings>,
     /// The policy plugin chain.
     pub policy: PolicySettings,
+    /// Just-in-time access requests and grants.
+    pub access: AccessSettings,
 }
 
 /// Validated `[server]`.
@@ -171,10 +174,30 @@ pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> 
         .collect();
     let names = policy::datasource_names(&file.datasources);
     let policy = policy::validate(&file.policy, &file.plugins, &names, base_dir, problems);
+    let access = validate_access(&file.access, base_dir, problems);
     if !problems.is_empty() {
         return None;
     }
-    Some(Config { server: server?, auth: auth?, datasources, policy })
+    Some(Config { server: server?, auth: auth?, datasources, policy, access })
+}
+
+fn validate_access(s: &AccessSection, base_dir: &Path, problems: &mut Problems) -> AccessSettings {
+    check_range(problems, "access.min_approvals", u64::from(s.min_approvals), 1, 100);
+    check_range(problems, "access.pending_ttl_seconds", s.pending_ttl_seconds, 1, 30 * 86_400);
+    check_range(problems, "access.max_grant_seconds", s.max_grant_seconds, 1, 30 * 86_400);
+    let default_grant = s.default_grant_seconds.unwrap_or(s.max_grant_seconds.min(3600));
+    check_range(problems, "access.default_grant_seconds", default_grant, 1, s.max_grant_seconds.max(1));
+    if s.approvers.iter().any(|g| g.trim().is_empty()) {
+        problems.add("access.approvers", "an approver group is empty");
+    }
+    AccessSettings {
+        store: base_dir.join(&s.store),
+        approvers: s.approvers.clone(),
+        min_approvals: s.min_approvals,
+        pending_ttl: Duration::from_secs(s.pending_ttl_seconds),
+        default_grant: Duration::from_secs(default_grant),
+        max_grant: Duration::from_secs(s.max_grant_seconds),
+    }
 }
 
 fn validate_server(s: &ServerSection, problems: &mut Problems) -> Option<ServerSettings> {

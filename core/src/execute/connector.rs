@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::analyse::Dialect;
 use crate::error::ErrorCode;
 
-use super::{Catalog, ResultSet, Session};
+use super::{Cancel, Catalog, ResultSet, Session};
 
 /// Whether a statement only reads. Connectors run reads in read-only transactions where the
 /// database supports it, so a read that the analyser misjudged still cannot write.
@@ -43,6 +43,8 @@ pub struct ExecRequest<'a> {
     /// The role and transaction-local settings to run the statement with; [`Session::NONE`]
     /// for none. A connector that cannot apply a non-empty session refuses the statement.
     pub session: &'a Session,
+    /// Stops the statement before its timeout when it fires; [`Cancel::NEVER`] for none.
+    pub cancel: &'a Cancel,
 }
 
 /// A connector to one database. Implementations own their connection pool, pin the session
@@ -89,6 +91,10 @@ pub enum ExecError {
     /// The statement did not finish within the statement timeout.
     #[error("statement timed out after {0:?}")]
     Timeout(Duration),
+    /// The request's [`Cancel`] fired while the statement ran (the grant it ran under was
+    /// revoked); it was stopped on the server. A write may have committed before the signal.
+    #[error("the statement was stopped before it finished: the grant it ran under was revoked")]
+    Cancelled,
     /// A parameter could not be converted to the type the database expects.
     #[error("parameter ${index}: {message}")]
     Param {
@@ -118,6 +124,7 @@ impl ExecError {
             ExecError::Upstream { .. } => ErrorCode::UpstreamError,
             ExecError::Unavailable(_) => ErrorCode::Unavailable,
             ExecError::Timeout(_) => ErrorCode::Timeout,
+            ExecError::Cancelled => ErrorCode::Conflict,
             ExecError::Param { .. } | ExecError::UnsupportedType { .. } => ErrorCode::InvalidRequest,
             // Fail closed: the session carries policy, so this is a refusal, not a fault.
             ExecError::Session(_) => ErrorCode::PolicyDenied,

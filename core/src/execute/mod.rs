@@ -4,12 +4,14 @@
 //! Stage code talks to a database only through [`Connector`].
 
 mod cache;
+mod cancel;
 mod catalog;
 mod connector;
 mod session;
 mod value;
 
 pub use cache::{CatalogCache, MIN_RELOAD};
+pub use cancel::Cancel;
 pub use catalog::{Catalog, CatalogColumn, NameFolding, RelationInfo, RelationKind};
 pub use connector::{Connector, ExecError, ExecRequest, Limits, Mode, command_tag};
 pub use session::{

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tracing::{Instrument, field};
 
-use super::routes;
+use super::{access, routes};
 use crate::audit::{TraceId, span};
 use crate::gateway::Gateway;
 
@@ -18,6 +18,12 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     let body_limit = gateway.server.max_body_bytes;
     Router::new()
         .route("/v1/query", post(routes::query))
+        .route("/v1/access-requests", get(access::list_requests))
+        .route("/v1/access-requests/{id}", get(access::get_request))
+        .route("/v1/access-requests/{id}/approve", post(access::approve))
+        .route("/v1/access-requests/{id}/reject", post(access::reject))
+        .route("/v1/grants", get(access::list_grants))
+        .route("/v1/grants/{id}/revoke", post(access::revoke))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi_json))
@@ -27,6 +33,10 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
 }
 
 /// Opens the request span, gives the request its [`TraceId`], and records the final status.
+///
+/// The request span is the one log line a request writes at the default filter: the stages
+/// record its summary fields (who, where, what kind, the verdict, rows, the error code), and
+/// their own spans are `debug`, so a request costs one line, not one per stage.
 async fn trace_request(mut request: Request, next: Next) -> Response {
     let trace_id = TraceId::new();
     let request_span = tracing::info_span!(
@@ -35,6 +45,12 @@ async fn trace_request(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = request.uri().path(),
         status = field::Empty,
+        code = field::Empty,
+        principal = field::Empty,
+        datasource = field::Empty,
+        kind = field::Empty,
+        verdict = field::Empty,
+        rows = field::Empty,
     );
     request.extensions_mut().insert(trace_id);
     async move {

@@ -39,6 +39,11 @@ pub struct ApprovalBody {
     pub suggested_duration_seconds: Option<u32>,
     /// The plugins that require approval, in chain order.
     pub plugins: Vec<String>,
+    /// The access request filed for this statement (or the identical one already pending):
+    /// approvers review it at `/v1/access-requests/{id}`; once approved, send the statement
+    /// again. Absent only when no request could be filed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<crate::access::AccessRequest>,
 }
 
 /// The error itself.
@@ -55,6 +60,7 @@ pub struct ErrorDetail {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.error.code();
+        tracing::Span::current().record("code", code.as_str());
         let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         // Client errors are the caller's business and are not logged above debug; server-side
         // causes are logged in full here and answered generically.
@@ -70,11 +76,12 @@ impl IntoResponse for ApiError {
             self.error.to_string()
         };
         let approval = match &self.error {
-            Error::ApprovalRequired(request) => Some(ApprovalBody {
-                reasons: request.reasons.clone(),
-                approver_groups: request.approver_groups.iter().cloned().collect(),
-                suggested_duration_seconds: request.suggested_duration_seconds,
-                plugins: request.plugins.clone(),
+            Error::ApprovalRequired(asked, filed) => Some(ApprovalBody {
+                reasons: asked.reasons.clone(),
+                approver_groups: asked.approver_groups.iter().cloned().collect(),
+                suggested_duration_seconds: asked.suggested_duration_seconds,
+                plugins: asked.plugins.clone(),
+                request: filed.as_deref().cloned(),
             }),
             _ => None,
         };

@@ -40,12 +40,14 @@ impl FromRequestParts<Arc<Gateway>> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, gateway: &Arc<Gateway>) -> Result<Self, ApiError> {
-        let auth_span = tracing::info_span!(span::AUTH, principal = field::Empty, outcome = field::Empty);
+        let request_span = tracing::Span::current();
+        let auth_span = tracing::debug_span!(span::AUTH, principal = field::Empty, outcome = field::Empty);
         let _entered = auth_span.enter();
         let header = parts.headers.get(AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
         match gateway.auth.authenticate(header) {
             Ok(principal) => {
                 auth_span.record("principal", principal.id.as_str());
+                request_span.record("principal", principal.id.as_str());
                 auth_span.record("outcome", "ok");
                 Ok(principal)
             }

@@ -3,6 +3,7 @@
 //!
 //! [`Gateway`]: crate::gateway::Gateway
 
+mod access;
 mod app;
 mod error;
 mod extract;

@@ -8,7 +8,17 @@ use super::routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sluice", description = "Just-in-time SQL access gateway"),
-    paths(routes::query, routes::healthz, routes::readyz),
+    paths(
+        routes::query,
+        super::access::list_requests,
+        super::access::get_request,
+        super::access::approve,
+        super::access::reject,
+        super::access::list_grants,
+        super::access::revoke,
+        routes::healthz,
+        routes::readyz
+    ),
     components(schemas(
         crate::gateway::QueryRequest,
         crate::gateway::QueryResponse,
@@ -16,6 +26,17 @@ use super::routes;
         super::ErrorBody,
         super::ErrorDetail,
         super::ApprovalBody,
+        super::access::Comment,
+        super::access::RequestList,
+        super::access::GrantList,
+        crate::access::AccessRequest,
+        crate::access::Grant,
+        crate::access::StatementAsked,
+        crate::access::Review,
+        crate::access::Revocation,
+        crate::access::RequestStatus,
+        crate::access::GrantUses,
+        crate::access::Decision,
         routes::Health
     )),
     modifiers(&BearerAuth, &RowValues)

@@ -54,6 +54,8 @@ pub struct PolicyInput<'a> {
     pub text: &'a str,
     /// Request metadata.
     pub request: &'a RequestMeta,
+    /// The live grants the principal holds on this datasource.
+    pub grants: &'a [crate::access::Grant],
 }
 
 /// The contract's `query` record for `input`.
@@ -121,8 +123,28 @@ pub fn query(input: &PolicyInput<'_>) -> wit::Query {
             received_at_ms: input.request.received_at_ms,
             trace_id: input.request.trace_id.clone(),
         },
-        grants: Vec::new(),
+        grants: input.grants.iter().map(grant).collect(),
         extensions: Vec::new(),
+    }
+}
+
+/// A grant as plugins see it: a one-time grant's scope is its exact statement's fingerprint
+/// (`statement:`), a window grant's the fingerprint it covers (`fingerprint:`).
+fn grant(g: &crate::access::Grant) -> wit::Grant {
+    let scope = match g.uses {
+        crate::access::GrantUses::Once => format!("statement:{}", g.statement.fingerprint),
+        crate::access::GrantUses::Window => format!("fingerprint:{}", g.statement.fingerprint),
+    };
+    wit::Grant {
+        id: g.id.clone(),
+        scope,
+        expires_at_ms: u64::try_from(g.expires_at_ms).unwrap_or(0),
+        approved_by: g.approved_by.clone(),
+        properties: vec![
+            ("request_id".into(), g.request_id.clone()),
+            ("uses".into(), g.uses.name().into()),
+            ("kind".into(), g.statement.kind.clone()),
+        ],
     }
 }
 

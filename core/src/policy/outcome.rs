@@ -191,6 +191,17 @@ pub enum ChainVerdict {
     RequireApproval(ApprovalRequest),
 }
 
+impl ChainVerdict {
+    /// `allow`, `deny` or `require_approval`: the name spans and logs carry.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChainVerdict::Allow => "allow",
+            ChainVerdict::Deny(_) => "deny",
+            ChainVerdict::RequireApproval(_) => "require_approval",
+        }
+    }
+}
+
 /// Everything the chain decided about one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainOutcome {

@@ -1,0 +1,658 @@
+//! The access store: requests, reviews and grants in an embedded SQLite file.
+//!
+//! Every change is one `BEGIN IMMEDIATE` transaction, so two writers never interleave and a
+//! one-time grant is consumed exactly once however many replays race for it. The schema is
+//! versioned with `PRAGMA user_version`; `MIGRATIONS` lists every version's statements, applied
+//! in order in one transaction at open, and a file written by a newer Sluice is refused rather
+//! than misread. Pending requests expire lazily: reads report them expired once their time has
+//! passed, and the next write records it.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+
+use super::review::{self, Decision};
+use super::{
+    AccessError, AccessRequest, AccessSettings, Coverage, Covered, Grant, GrantUses, Millis, NewRequest,
+    RequestStatus, Review, Revocation, StatementAsked,
+};
+use crate::auth::Principal;
+
+/// Each schema version's statements; version `n` is `MIGRATIONS[n - 1]`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE access_requests (
+    id               TEXT PRIMARY KEY,
+    principal        TEXT NOT NULL,
+    datasource       TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    statement        TEXT NOT NULL,
+    params           TEXT NOT NULL,
+    fingerprint      TEXT NOT NULL,
+    relations        TEXT NOT NULL,
+    reasons          TEXT NOT NULL,
+    plugins          TEXT NOT NULL,
+    approver_groups  TEXT NOT NULL,
+    min_approvals    INTEGER NOT NULL CHECK (min_approvals >= 1),
+    justification    TEXT,
+    uses             TEXT NOT NULL CHECK (uses IN ('once', 'window')),
+    duration_seconds INTEGER NOT NULL CHECK (duration_seconds > 0),
+    status           TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    created_at_ms    INTEGER NOT NULL,
+    expires_at_ms    INTEGER NOT NULL,
+    decided_at_ms    INTEGER
+);
+CREATE INDEX access_requests_by_requester ON access_requests (principal, datasource, status);
+CREATE TABLE access_reviews (
+    request_id TEXT NOT NULL REFERENCES access_requests (id),
+    reviewer   TEXT NOT NULL,
+    decision   TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+    comment    TEXT,
+    at_ms      INTEGER NOT NULL,
+    PRIMARY KEY (request_id, reviewer)
+);
+CREATE TABLE grants (
+    id             TEXT PRIMARY KEY,
+    request_id     TEXT NOT NULL UNIQUE REFERENCES access_requests (id),
+    principal      TEXT NOT NULL,
+    datasource     TEXT NOT NULL,
+    fingerprint    TEXT NOT NULL,
+    uses           TEXT NOT NULL CHECK (uses IN ('once', 'window')),
+    created_at_ms  INTEGER NOT NULL,
+    -- A grant without an end cannot exist.
+    expires_at_ms  INTEGER NOT NULL CHECK (expires_at_ms > created_at_ms),
+    used_at_ms     INTEGER,
+    revoked_at_ms  INTEGER,
+    revoked_by     TEXT,
+    revoke_reason  TEXT
+);
+CREATE INDEX grants_by_holder ON grants (principal, datasource, fingerprint);
+"#];
+
+/// Most requests a listing returns.
+const LIST_LIMIT: i64 = 500;
+
+/// How long "this store holds no grant" is believed without asking again. Another process
+/// sharing the file may create one meanwhile; only what plugins see can lag by this much, since
+/// [`Store::cover`] always asks.
+const NO_GRANTS_FOR_MS: Millis = 1000;
+
+/// The store: one SQLite connection, used from blocking threads.
+pub struct Store {
+    conn: Mutex<Connection>,
+    /// True once a grant exists, so statements need no query while none does.
+    any_grants: AtomicBool,
+    /// When the store was last asked whether any grant exists.
+    checked_at_ms: AtomicI64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> AccessError {
+    AccessError::Unavailable(e.to_string())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising strings and JSON values cannot fail.
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, AccessError> {
+    serde_json::from_str(text).map_err(|e| unavailable(format!("a stored value is malformed: {e}")))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`] when the file cannot be opened or migrated, or was written
+    /// by a newer Sluice.
+    pub fn open(path: &Path) -> Result<Store, AccessError> {
+        let mut conn = Connection::open(path)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(unavailable)?;
+        migrate(&mut conn)?;
+        let store = Store {
+            conn: Mutex::new(conn),
+            any_grants: AtomicBool::new(false),
+            checked_at_ms: AtomicI64::new(Millis::MIN),
+        };
+        store.may_hold_grants(super::now_ms())?;
+        Ok(store)
+    }
+
+    /// True when this store held no grant at all a moment ago; never blocks.
+    pub fn known_empty(&self, now: Millis) -> bool {
+        !self.any_grants.load(Ordering::Acquire)
+            && now.saturating_sub(self.checked_at_ms.load(Ordering::Acquire)) < NO_GRANTS_FOR_MS
+    }
+
+    /// False when this store held no grant at all a moment ago (see `NO_GRANTS_FOR_MS`).
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn may_hold_grants(&self, now: Millis) -> Result<bool, AccessError> {
+        if self.any_grants.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        if now.saturating_sub(self.checked_at_ms.load(Ordering::Acquire)) < NO_GRANTS_FOR_MS {
+            return Ok(false);
+        }
+        let any: bool = self
+            .conn()?
+            .query_row("SELECT EXISTS (SELECT 1 FROM grants)", [], |r| r.get(0))
+            .map_err(unavailable)?;
+        self.any_grants.fetch_or(any, Ordering::AcqRel);
+        self.checked_at_ms.store(now, Ordering::Release);
+        Ok(any)
+    }
+
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>, AccessError> {
+        self.conn.lock().map_err(|_| unavailable("a previous store operation panicked"))
+    }
+
+    /// Live grants of `principal` on `datasource` at `now`.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn live_grants(
+        &self,
+        principal: &str,
+        datasource: &str,
+        now: Millis,
+    ) -> Result<Vec<Grant>, AccessError> {
+        let conn = self.conn()?;
+        let grants = select_grants(
+            &conn,
+            "WHERE g.principal = ?1 AND g.datasource = ?2 AND g.expires_at_ms > ?3 \
+             AND g.revoked_at_ms IS NULL AND g.used_at_ms IS NULL",
+            params![principal, datasource, now],
+        )?;
+        Ok(grants)
+    }
+
+    /// Whether a live grant covers `statement` for `principal`; consumes a covering one-time
+    /// grant in the same transaction.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn cover(
+        &self,
+        principal: &str,
+        statement: &StatementAsked,
+        now: Millis,
+    ) -> Result<Coverage, AccessError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let candidates = select_grants(
+            &tx,
+            "WHERE g.principal = ?1 AND g.datasource = ?2 AND g.fingerprint = ?3 \
+             AND g.expires_at_ms > ?4 AND g.revoked_at_ms IS NULL",
+            params![principal, statement.datasource, statement.fingerprint, now],
+        )?;
+        // A window grant first: using it leaves a one-time grant for later.
+        let window = candidates.iter().find(|g| g.uses == GrantUses::Window);
+        let exact = |g: &&Grant| {
+            g.uses == GrantUses::Once
+                && g.statement.text == statement.text
+                && g.statement.params == statement.params
+        };
+        let coverage = if let Some(grant) = window {
+            Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
+        } else if let Some(grant) = candidates.iter().filter(exact).find(|g| g.used_at_ms.is_none()) {
+            let used = tx
+                .execute(
+                    "UPDATE grants SET used_at_ms = ?2 WHERE id = ?1 AND used_at_ms IS NULL",
+                    params![grant.id, now],
+                )
+                .map_err(unavailable)?;
+            if used != 1 {
+                return Err(unavailable("a one-time grant changed inside its transaction"));
+            }
+            Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
+        } else if let Some(grant) = candidates.iter().find(exact) {
+            Coverage::Used { grant_id: grant.id.clone() }
+        } else {
+            Coverage::None
+        };
+        tx.commit().map_err(unavailable)?;
+        Ok(coverage)
+    }
+
+    /// Files `new`, or returns the identical request still pending.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn ask(
+        &self,
+        new: &NewRequest,
+        settings: &AccessSettings,
+        now: Millis,
+    ) -> Result<AccessRequest, AccessError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        expire(&tx, now)?;
+        let s = &new.statement;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT id FROM access_requests WHERE principal = ?1 AND datasource = ?2 AND statement = ?3 \
+                 AND params = ?4 AND status = 'pending' ORDER BY created_at_ms DESC LIMIT 1",
+                params![new.principal, s.datasource, s.text, json(&s.params)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(unavailable)?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let id = new_id();
+                let groups = if new.approver_groups.is_empty() {
+                    settings.approvers.clone()
+                } else {
+                    new.approver_groups.clone()
+                };
+                let wanted = new.suggested_seconds.unwrap_or(settings.default_grant.as_secs());
+                let duration = wanted.clamp(1, settings.max_grant.as_secs().max(1));
+                let expires = now.saturating_add(millis(settings.pending_ttl));
+                tx.execute(
+                    "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
+                     relations, reasons, plugins, approver_groups, min_approvals, justification, uses, \
+                     duration_seconds, status, created_at_ms, expires_at_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'once', ?14, 'pending', ?15, ?16)",
+                    params![
+                        id,
+                        new.principal,
+                        s.datasource,
+                        s.kind,
+                        s.text,
+                        json(&s.params),
+                        s.fingerprint,
+                        json(&s.relations),
+                        json(&new.reasons),
+                        json(&new.plugins),
+                        json(&groups),
+                        settings.min_approvals,
+                        new.justification,
+                        i64::try_from(duration).unwrap_or(i64::MAX),
+                        now,
+                        expires
+                    ],
+                )
+                .map_err(unavailable)?;
+                id
+            }
+        };
+        let request = load_request(&tx, &id, now)?.ok_or_else(|| unavailable("a request vanished"))?;
+        tx.commit().map_err(unavailable)?;
+        Ok(request)
+    }
+
+    /// Every request with `status` (any when `None`), newest first, at most `LIST_LIMIT` (500).
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn requests(
+        &self,
+        status: Option<RequestStatus>,
+        now: Millis,
+    ) -> Result<Vec<AccessRequest>, AccessError> {
+        let conn = self.conn()?;
+        let ids: Vec<String> = {
+            let mut stmt = conn
+                .prepare_cached("SELECT id FROM access_requests ORDER BY created_at_ms DESC, id LIMIT ?1")
+                .map_err(unavailable)?;
+            stmt.query_map(params![LIST_LIMIT], |r| r.get(0))
+                .and_then(Iterator::collect)
+                .map_err(unavailable)?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(request) = load_request(&conn, &id, now)?
+                && status.is_none_or(|s| s == request.status)
+            {
+                out.push(request);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Request `id`.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn request(&self, id: &str, now: Millis) -> Result<Option<AccessRequest>, AccessError> {
+        load_request(&*self.conn()?, id, now)
+    }
+
+    /// Records a review; creates the grant when it is the last approval needed.
+    ///
+    /// # Errors
+    /// See [`super::Access::review`].
+    pub fn review(
+        &self,
+        reviewer: &Principal,
+        id: &str,
+        decision: Decision,
+        comment: Option<String>,
+        settings: &AccessSettings,
+        now: Millis,
+    ) -> Result<AccessRequest, AccessError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        expire(&tx, now)?;
+        let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
+        review::check(&request, reviewer)?;
+        tx.execute(
+            "INSERT INTO access_reviews (request_id, reviewer, decision, comment, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, reviewer.id, decision.name(), comment, now],
+        )
+        .map_err(unavailable)?;
+        let approvals = request.approvals() + usize::from(decision == Decision::Approve);
+        let mut granted = false;
+        if decision == Decision::Reject {
+            set_status(&tx, id, RequestStatus::Rejected, now)?;
+        } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) {
+            set_status(&tx, id, RequestStatus::Approved, now)?;
+            // The cap applies again now: the maximum may have been lowered since the request.
+            let seconds = request.duration_seconds.min(settings.max_grant.as_secs()).max(1);
+            let expires = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1000));
+            let s = &request.statement;
+            tx.execute(
+                "INSERT INTO grants (id, request_id, principal, datasource, fingerprint, uses, created_at_ms, \
+                 expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![new_id(), id, request.principal, s.datasource, s.fingerprint, request.uses.name(), now, expires],
+            )
+            .map_err(unavailable)?;
+            granted = true;
+        }
+        let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
+        tx.commit().map_err(unavailable)?;
+        if granted {
+            self.any_grants.store(true, Ordering::Release);
+        }
+        Ok(request)
+    }
+
+    /// Whether grant `id` has been revoked.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn is_revoked(&self, id: &str) -> Result<bool, AccessError> {
+        self.conn()?
+            .query_row("SELECT revoked_at_ms IS NOT NULL FROM grants WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map(|revoked| revoked.unwrap_or(true))
+            .map_err(unavailable)
+    }
+
+    /// Every grant, newest first, at most `LIST_LIMIT` (500).
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn grants(&self, _now: Millis) -> Result<Vec<Grant>, AccessError> {
+        select_grants(&*self.conn()?, "ORDER BY g.created_at_ms DESC, g.id LIMIT ?1", params![LIST_LIMIT])
+    }
+
+    /// Revokes grant `id` as `by`, who must hold it or be one of its approver groups.
+    ///
+    /// # Errors
+    /// [`AccessError::NotFound`] for a grant `by` may not see; [`AccessError::Conflict`] for
+    /// one already revoked or expired.
+    pub fn revoke(
+        &self,
+        by: &Principal,
+        id: &str,
+        reason: Option<String>,
+        now: Millis,
+    ) -> Result<Grant, AccessError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let not_found = || AccessError::NotFound(format!("no grant {id:?} that you may see"));
+        let grant =
+            select_grants(&tx, "WHERE g.id = ?1", params![id])?.into_iter().next().ok_or_else(not_found)?;
+        if !review::may_see_grant(&grant, by) {
+            return Err(not_found());
+        }
+        // A used one-time grant can still be revoked until it expires: its statement may be
+        // running, and revoking stops it.
+        if grant.revoked.is_some() || now >= grant.expires_at_ms {
+            return Err(AccessError::Conflict("the grant is already revoked or expired".into()));
+        }
+        tx.execute(
+            "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 WHERE id = ?1",
+            params![id, now, by.id, reason],
+        )
+        .map_err(unavailable)?;
+        let grant =
+            select_grants(&tx, "WHERE g.id = ?1", params![id])?.into_iter().next().ok_or_else(not_found)?;
+        tx.commit().map_err(unavailable)?;
+        Ok(grant)
+    }
+}
+
+fn millis(d: std::time::Duration) -> Millis {
+    Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), AccessError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+    let version: usize = tx
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+        .map_err(unavailable)?;
+    if version > MIGRATIONS.len() {
+        return Err(unavailable(format!(
+            "the store is at schema version {version}, newer than this Sluice knows ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.execute_batch(migration).map_err(|e| unavailable(format!("migration {}: {e}", index + 1)))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(unavailable)?;
+    }
+    tx.commit().map_err(unavailable)
+}
+
+/// Records the expiry of every pending request whose time has passed.
+fn expire(conn: &Connection, now: Millis) -> Result<(), AccessError> {
+    conn.execute(
+        "UPDATE access_requests SET status = 'expired', decided_at_ms = expires_at_ms \
+         WHERE status = 'pending' AND expires_at_ms <= ?1",
+        params![now],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn set_status(conn: &Connection, id: &str, status: RequestStatus, now: Millis) -> Result<(), AccessError> {
+    conn.execute(
+        "UPDATE access_requests SET status = ?2, decided_at_ms = ?3 WHERE id = ?1",
+        params![id, status.name(), now],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<AccessRequest>, AccessError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.principal, r.datasource, r.kind, r.statement, r.params, r.fingerprint, r.relations, \
+             r.reasons, r.plugins, r.approver_groups, r.min_approvals, r.justification, r.uses, \
+             r.duration_seconds, r.status, r.created_at_ms, r.expires_at_ms, g.id \
+             FROM access_requests r LEFT JOIN grants g ON g.request_id = r.id WHERE r.id = ?1",
+        )
+        .map_err(unavailable)?;
+    type Raw = ([String; 10], u32, Option<String>, String, i64, String, Millis, Millis, Option<String>);
+    let raw: Option<Raw> = stmt
+        .query_row(params![id], |r| {
+            Ok((
+                [
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ],
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+                r.get(15)?,
+                r.get(16)?,
+                r.get(17)?,
+            ))
+        })
+        .optional()
+        .map_err(unavailable)?;
+    let Some((text, min_approvals, justification, uses, duration, status, created, expires, grant_id)) = raw
+    else {
+        return Ok(None);
+    };
+    let [
+        principal,
+        datasource,
+        kind,
+        statement,
+        params_json,
+        fingerprint,
+        relations,
+        reasons,
+        plugins,
+        groups,
+    ] = text;
+    let status = RequestStatus::parse(&status).ok_or_else(|| unavailable("a stored status is unknown"))?;
+    Ok(Some(AccessRequest {
+        id: id.to_owned(),
+        principal,
+        statement: StatementAsked {
+            datasource,
+            kind,
+            text: statement,
+            params: from_json(&params_json)?,
+            fingerprint,
+            relations: from_json(&relations)?,
+        },
+        reasons: from_json(&reasons)?,
+        plugins: from_json(&plugins)?,
+        approver_groups: from_json(&groups)?,
+        min_approvals,
+        justification,
+        uses: GrantUses::parse(&uses).ok_or_else(|| unavailable("a stored grant use is unknown"))?,
+        duration_seconds: u64::try_from(duration).unwrap_or(0),
+        status: review::settle(status, expires, now),
+        created_at_ms: created,
+        expires_at_ms: expires,
+        reviews: load_reviews(conn, id)?,
+        grant_id,
+    }))
+}
+
+fn load_reviews(conn: &Connection, id: &str) -> Result<Vec<Review>, AccessError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT reviewer, decision, comment, at_ms FROM access_reviews WHERE request_id = ?1 \
+             ORDER BY at_ms, rowid",
+        )
+        .map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params![id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
+        })
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(unavailable)?;
+    rows.into_iter()
+        .map(|(reviewer, decision, comment, at_ms)| {
+            let decision =
+                Decision::parse(&decision).ok_or_else(|| unavailable("a stored decision is unknown"))?;
+            Ok(Review { reviewer, decision, comment, at_ms })
+        })
+        .collect()
+}
+
+/// Grants matching `filter` (a `WHERE` and/or `ORDER BY` over `grants g`), with their requests'
+/// statements, approver groups and approvers.
+fn select_grants(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Grant>, AccessError> {
+    let sql = format!(
+        "SELECT g.id, g.request_id, g.principal, g.uses, g.created_at_ms, g.expires_at_ms, g.used_at_ms, \
+         g.revoked_at_ms, g.revoked_by, g.revoke_reason, r.datasource, r.kind, r.statement, r.params, \
+         r.fingerprint, r.relations, r.approver_groups \
+         FROM grants g JOIN access_requests r ON r.id = g.request_id {filter}"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                [r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?],
+                [r.get::<_, Millis>(4)?, r.get(5)?],
+                r.get::<_, Option<Millis>>(6)?,
+                (
+                    r.get::<_, Option<Millis>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                ),
+                [
+                    r.get::<_, String>(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
+                    r.get(14)?,
+                    r.get(15)?,
+                    r.get(16)?,
+                ],
+            ))
+        })
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(unavailable)?;
+    rows.into_iter()
+        .map(|([id, request_id, principal, uses], [created, expires], used, revoked, statement)| {
+            let [datasource, kind, text, params_json, fingerprint, relations, groups] = statement;
+            let approved_by = load_reviews(conn, &request_id)?
+                .into_iter()
+                .filter(|r| r.decision == Decision::Approve)
+                .map(|r| r.reviewer)
+                .collect();
+            Ok(Grant {
+                id,
+                request_id,
+                principal,
+                statement: StatementAsked {
+                    datasource,
+                    kind,
+                    text,
+                    params: from_json(&params_json)?,
+                    fingerprint,
+                    relations: from_json(&relations)?,
+                },
+                uses: GrantUses::parse(&uses).ok_or_else(|| unavailable("a stored grant use is unknown"))?,
+                approved_by,
+                approver_groups: from_json(&groups)?,
+                created_at_ms: created,
+                expires_at_ms: expires,
+                used_at_ms: used,
+                revoked: match revoked {
+                    (Some(at_ms), by, reason) => {
+                        Some(Revocation { by: by.unwrap_or_default(), reason, at_ms })
+                    }
+                    _ => None,
+                },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,390 @@
+//! Just-in-time access end to end: a real plugin (`test-approval`: every statement on `app`
+//! needs the approval of group `dba`) holds statements, the HTTP API files, reviews and
+//! revokes, and the statement runs under the grant.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{
+    KEY, KEY_TENANT_2, PgSchema, SQLITE, Sluice, TempDir, assert_error, base_toml, plugin_toml, policy_toml,
+};
+
+const DBA1: &str = "sk_test_access_dba_one";
+const DBA2: &str = "sk_test_access_dba_two";
+/// A principal who holds the approver role and asks for access themselves.
+const SELFISH: &str = "sk_test_access_dba_asking";
+
+/// API keys for two approvers and an approver who also asks.
+fn approver_keys() -> String {
+    let key = |id: &str, token: &str| {
+        format!(
+            "\n[[auth.api_keys]]\nid = \"{id}\"\nhash = \"{}\"\nroles = [\"dba\", \"admin\"]\n",
+            sluice_core::auth::hash_api_key(token)
+        )
+    };
+    format!("{}{}{}", key("dba1", DBA1), key("dba2", DBA2), key("selfish", SELFISH))
+}
+
+/// Configuration: datasource `app` (`datasource`) judged by `test-approval`, datasource `free`
+/// (SQLite) judged by nothing, and `[access]` with `access`.
+fn config(datasource: &str, access: &str) -> String {
+    format!(
+        "{}{}\n[datasources.app]\n{datasource}\n[datasources.free]\n{SQLITE}\n{}{}\n[access]\n{access}\n",
+        base_toml(),
+        approver_keys(),
+        policy_toml(0),
+        plugin_toml("approval", "test-approval", "datasources = [\"app\"]"),
+    )
+}
+
+/// Starts Sluice in `dir` (SQLite `app` with table `t`), keeping `dir`.
+async fn start_in(dir: &Path, access: &str) -> Sluice {
+    std::fs::write(dir.join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n").unwrap();
+    Sluice::start(&config(SQLITE, access), dir).await
+}
+
+async fn run(sluice: &Sluice, token: &str, sql: &str) -> (StatusCode, Value) {
+    let body = json!({"datasource": "app", "sql": sql, "params": [], "justification": "ticket 7"});
+    sluice.call("POST", "/v1/query", token, Some(body)).await
+}
+
+/// Sends `sql` as the default principal, asserts `202`, and returns the filed request.
+async fn held(sluice: &Sluice, sql: &str) -> Value {
+    let (status, body) = run(sluice, KEY, sql).await;
+    assert_error(status, &body, "approval_required");
+    let request = body["approval"]["request"].clone();
+    assert_eq!(request["status"], "pending", "{body}");
+    assert_eq!(request["principal"], "tester");
+    request
+}
+
+async fn review(sluice: &Sluice, token: &str, id: &str, decision: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/access-requests/{id}/{decision}");
+    sluice.call("POST", &path, token, Some(json!({"comment": "looked at it"}))).await
+}
+
+#[tokio::test]
+async fn ask_approve_run_once_and_refuse_the_replay() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "approvers = [\"dba\"]").await;
+    let insert = "INSERT INTO t (id, v) VALUES (1, 'a')";
+    let request = held(&sluice, insert).await;
+    let id = request["id"].as_str().unwrap().to_string();
+    assert_eq!(request["statement"]["kind"], "insert");
+    assert_eq!(request["statement"]["relations"], json!(["t"]));
+    assert_eq!(request["approver_groups"], json!(["dba"]));
+    assert_eq!(request["reasons"], json!(["needs a human"]));
+    assert_eq!(request["justification"], "ticket 7");
+    assert_eq!(request["duration_seconds"], 3600);
+
+    // Asking again joins the pending request.
+    assert_eq!(held(&sluice, insert).await["id"], id.as_str());
+
+    // The requester and the approvers see it; another principal does not learn it exists.
+    let path = format!("/v1/access-requests/{id}");
+    assert_eq!(sluice.call("GET", &path, KEY, None).await.0, StatusCode::OK);
+    assert_eq!(sluice.call("GET", &path, DBA1, None).await.0, StatusCode::OK);
+    let (status, body) = sluice.call("GET", &path, KEY_TENANT_2, None).await;
+    assert_error(status, &body, "not_found");
+    let (status, body) = review(&sluice, KEY_TENANT_2, &id, "approve").await;
+    assert_error(status, &body, "not_found");
+    // The requester cannot approve (not an approver here).
+    let (status, body) = review(&sluice, KEY, &id, "approve").await;
+    assert_error(status, &body, "forbidden");
+
+    let (status, listed) = sluice.call("GET", "/v1/access-requests?scope=review", DBA1, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["requests"][0]["id"], id.as_str());
+
+    let (status, approved) = review(&sluice, DBA1, &id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["reviews"][0]["reviewer"], "dba1");
+    assert_eq!(approved["reviews"][0]["comment"], "looked at it");
+    let grant_id = approved["grant_id"].as_str().unwrap().to_string();
+    let (status, body) = review(&sluice, DBA2, &id, "approve").await;
+    assert_error(status, &body, "conflict");
+
+    // Another statement, even of the same shape, is not covered: it is held again.
+    let other = held(&sluice, "INSERT INTO t (id, v) VALUES (2, 'b')").await;
+    assert_ne!(other["id"], id.as_str());
+    let (status, _) = run(&sluice, KEY, "DELETE FROM t WHERE id = 1").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Nor does it cover another principal.
+    let (status, _) = run(&sluice, KEY_TENANT_2, insert).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let (status, body) = run(&sluice, KEY, insert).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows_affected"], 1);
+    let (status, body) = run(&sluice, KEY, insert).await;
+    assert_error(status, &body, "conflict");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&grant_id), "{body}");
+
+    let (status, grants) = sluice.call("GET", "/v1/grants?all=true", KEY, None).await;
+    assert_eq!(status, StatusCode::OK, "{grants}");
+    let grant = grants["grants"].as_array().unwrap().iter().find(|g| g["id"] == grant_id.as_str()).unwrap();
+    assert!(grant["used_at_ms"].is_i64(), "{grant}");
+    assert_eq!(grant["approved_by"], json!(["dba1"]));
+    let (_, live) = sluice.call("GET", "/v1/grants", KEY, None).await;
+    assert!(live["grants"].as_array().unwrap().iter().all(|g| g["id"] != grant_id.as_str()), "{live}");
+}
+
+#[tokio::test]
+async fn nobody_approves_their_own_request_whatever_their_roles() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "").await;
+    let (status, body) = run(&sluice, SELFISH, "DELETE FROM t").await;
+    assert_error(status, &body, "approval_required");
+    let id = body["approval"]["request"]["id"].as_str().unwrap().to_string();
+    let (status, body) = review(&sluice, SELFISH, &id, "approve").await;
+    assert_error(status, &body, "forbidden");
+    assert!(body["error"]["message"].as_str().unwrap().contains("own"), "{body}");
+    let (status, body) = sluice.call("GET", &format!("/v1/access-requests/{id}"), SELFISH, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["reviews"], json!([]));
+}
+
+#[tokio::test]
+async fn two_approvals_when_configured_and_one_rejection_ends_it() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "min_approvals = 2").await;
+    let insert = "INSERT INTO t (id, v) VALUES (5, 'e')";
+    let id = held(&sluice, insert).await["id"].as_str().unwrap().to_string();
+    let (status, body) = review(&sluice, DBA1, &id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["min_approvals"], 2);
+    let (status, body) = review(&sluice, DBA1, &id, "approve").await;
+    assert_error(status, &body, "conflict");
+    let (status, _) = run(&sluice, KEY, insert).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "one approval of two grants nothing");
+    let (status, body) = review(&sluice, DBA2, &id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "approved");
+    let (status, body) = run(&sluice, KEY, insert).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let delete = "DELETE FROM t WHERE id = 5";
+    let id = held(&sluice, delete).await["id"].as_str().unwrap().to_string();
+    let (status, body) = review(&sluice, DBA1, &id, "reject").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "rejected");
+    let (status, body) = review(&sluice, DBA2, &id, "approve").await;
+    assert_error(status, &body, "conflict");
+    // Sent again, it is a new request: the rejected one stays rejected.
+    assert_ne!(held(&sluice, delete).await["id"], id.as_str());
+    let (status, _) = run(&sluice, KEY, "SELECT count(*) FROM t").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "reads on app are held too");
+}
+
+#[tokio::test]
+async fn pending_requests_expire() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "pending_ttl_seconds = 1").await;
+    let id = held(&sluice, "DELETE FROM t").await["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = sluice.call("GET", &format!("/v1/access-requests/{id}"), DBA1, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "expired");
+    let (status, body) = review(&sluice, DBA1, &id, "approve").await;
+    assert_error(status, &body, "conflict");
+    let (_, listed) = sluice.call("GET", "/v1/access-requests?status=expired", KEY, None).await;
+    assert_eq!(listed["requests"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn a_revoked_grant_covers_nothing() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "").await;
+    let insert = "INSERT INTO t (id, v) VALUES (9, 'r')";
+    let id = held(&sluice, insert).await["id"].as_str().unwrap().to_string();
+    let (_, approved) = review(&sluice, DBA2, &id, "approve").await;
+    let grant_id = approved["grant_id"].as_str().unwrap().to_string();
+    let (_, live) = sluice.call("GET", "/v1/grants", DBA2, None).await;
+    assert_eq!(live["grants"][0]["id"], grant_id.as_str(), "approvers see the grants they may revoke");
+    let path = format!("/v1/grants/{grant_id}/revoke");
+    let (status, body) = sluice.call("POST", &path, KEY_TENANT_2, Some(json!({"comment": "x"}))).await;
+    assert_error(status, &body, "not_found");
+    let (status, body) = sluice.call("POST", &path, DBA1, Some(json!({"comment": "changed my mind"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["revoked"]["by"], "dba1");
+    assert_eq!(body["revoked"]["reason"], "changed my mind");
+    let (status, body) = sluice.call("POST", &path, DBA1, None).await;
+    assert_error(status, &body, "conflict");
+    assert_ne!(held(&sluice, insert).await["id"], id.as_str(), "held again, as a new request");
+}
+
+#[tokio::test]
+async fn concurrent_replays_of_a_one_time_grant_run_once() {
+    let dir = TempDir::new();
+    let sluice = std::sync::Arc::new(start_in(dir.path(), "").await);
+    // A second Sluice on the same store, as a second process would be.
+    let other = std::sync::Arc::new(Sluice::start(&config(SQLITE, ""), dir.path()).await);
+    let insert = "INSERT INTO t (v) VALUES ('once')";
+    let id = held(&sluice, insert).await["id"].as_str().unwrap().to_string();
+    let (status, _) = review(&other, DBA1, &id, "approve").await;
+    assert_eq!(status, StatusCode::OK);
+    let mut replays = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let target = if i % 2 == 0 { std::sync::Arc::clone(&sluice) } else { std::sync::Arc::clone(&other) };
+        replays.spawn(async move { run(&target, KEY, insert).await });
+    }
+    let (mut ran, mut refused) = (0, 0);
+    while let Some(joined) = replays.join_next().await {
+        let (status, body) = joined.unwrap();
+        match status {
+            StatusCode::OK => ran += 1,
+            _ => {
+                assert_error(status, &body, "conflict");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((ran, refused), (1, 19));
+    let (status, body) =
+        sluice.call("POST", "/v1/query", DBA1, Some(json!({"datasource": "app", "sql": "SELECT 1"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test]
+async fn deny_beats_approval_and_files_nothing() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n")
+        .unwrap();
+    let toml =
+        format!("{}{}", config(SQLITE, ""), plugin_toml("deny", "test-deny", "datasources = [\"app\"]"));
+    let sluice = Sluice::start(&toml, dir.path()).await;
+    let (status, body) = run(&sluice, KEY, "DELETE FROM t").await;
+    assert_error(status, &body, "policy_denied");
+    let (status, body) = sluice.call("GET", "/v1/access-requests", KEY, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["requests"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_errors_and_changes_nothing() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "").await;
+    let (status, body) = review(&sluice, DBA1, "no-such-request", "approve").await;
+    assert_error(status, &body, "not_found");
+    let id = held(&sluice, "DELETE FROM t").await["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/access-requests/{id}/approve");
+    for bad in [json!({"comment": 5}), json!({"note": "x"}), json!([1])] {
+        let (status, body) = sluice.call("POST", &path, DBA1, Some(bad)).await;
+        assert_error(status, &body, "invalid_request");
+    }
+    let (status, body) = sluice.call("POST", &path, DBA1, Some(json!({"comment": "x".repeat(5000)}))).await;
+    assert_error(status, &body, "invalid_request");
+    for query in ["status=maybe", "scope=everyone", "colour=red"] {
+        let (status, body) = sluice.call("GET", &format!("/v1/access-requests?{query}"), KEY, None).await;
+        assert_error(status, &body, "invalid_request");
+    }
+    let (status, body) = sluice.call("GET", &format!("/v1/access-requests/{id}"), KEY, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "pending", "nothing changed: {body}");
+    assert_eq!(body["reviews"], json!([]));
+    let (status, body) = sluice.call("GET", "/v1/access-requests", "not-a-key", None).await;
+    assert_error(status, &body, "unauthenticated");
+    // An empty body is no comment.
+    let (status, body) = sluice.call("POST", &path, DBA1, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reviews"][0]["comment"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_fails_held_statements_only() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n")
+        .unwrap();
+    let sluice = Sluice::start(&config(SQLITE, "store = \"no/such/dir/access.db\""), dir.path()).await;
+    let (status, body) = run(&sluice, KEY, "DELETE FROM t").await;
+    assert_error(status, &body, "unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("access store"), "{body}");
+    let (status, body) = sluice
+        .call("POST", "/v1/query", KEY, Some(json!({"datasource": "free", "sql": "SELECT 1 AS one"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = sluice.call("GET", "/v1/access-requests", KEY, None).await;
+    assert_error(status, &body, "unavailable");
+}
+
+#[tokio::test]
+async fn a_statement_under_a_grant_ends_when_the_grant_does() {
+    let schema = PgSchema::new("").await;
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    let toml = config(&schema.datasource("statement_timeout_ms = 30000"), "max_grant_seconds = 2");
+    let sluice = Sluice::start(&toml, dir.path()).await;
+    // Minutes of work: only a timeout ends it.
+    let sleep = "WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000000000) \
+                 SELECT count(*) AS n FROM r";
+    let id = held(&sluice, sleep).await["id"].as_str().unwrap().to_string();
+    let (_, approved) = review(&sluice, DBA1, &id, "approve").await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let started = Instant::now();
+    let (status, body) = run(&sluice, KEY, sleep).await;
+    assert_error(status, &body, "timeout");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "cut to the grant's 2 s, not the datasource's 30 s: {took:?}");
+}
+
+/// Minutes of work for PostgreSQL and SQLite alike: only a timeout or a cancel ends it.
+const LONG: &str = "WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000000000) \
+                    SELECT count(*) AS n FROM r";
+
+/// Approves `LONG` on `sluice`, runs it, revokes the grant half a second in, and asserts the
+/// statement stopped with `409 conflict` long before its 30 s timeout.
+async fn revoke_while_running(sluice: Sluice) {
+    let sluice = std::sync::Arc::new(sluice);
+    let id = held(&sluice, LONG).await["id"].as_str().unwrap().to_string();
+    let (_, approved) = review(&sluice, DBA1, &id, "approve").await;
+    let grant_id = approved["grant_id"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    let running = {
+        let sluice = std::sync::Arc::clone(&sluice);
+        tokio::spawn(async move { run(&sluice, KEY, LONG).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let path = format!("/v1/grants/{grant_id}/revoke");
+    let (status, body) = sluice.call("POST", &path, DBA2, Some(json!({"comment": "stop it"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = running.await.unwrap();
+    assert_error(status, &body, "conflict");
+    assert!(body["error"]["message"].as_str().unwrap().contains("revoked"), "{body}");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "stopped at the revocation, not the 30 s timeout: {took:?}");
+}
+
+#[tokio::test]
+async fn revoking_a_grant_stops_its_running_statement_on_postgres() {
+    let schema = PgSchema::new("").await;
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    let toml = config(&schema.datasource("statement_timeout_ms = 30000"), "");
+    revoke_while_running(Sluice::start(&toml, dir.path()).await).await;
+    // Stopped on the server too, not only abandoned by Sluice.
+    let still_running = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+                         AND query LIKE 'WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r%'";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: i64 = schema.client.query_one(still_running, &[]).await.unwrap().get(0);
+        if n == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the revoked statement still runs on the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn revoking_a_grant_stops_its_running_statement_on_sqlite() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    let toml = config(&format!("{SQLITE}statement_timeout_ms = 30000\n"), "");
+    revoke_while_running(Sluice::start(&toml, dir.path()).await).await;
+}
