@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use tracing::{Instrument, field};
 use utoipa::ToSchema;
 
-use crate::access::{self, Access, AccessError, Coverage, Covered, NewRequest, StatementAsked};
+use crate::access::{
+    self, Access, AccessError, AccessRequest, Coverage, Covered, Grant, GrantUses, NewRequest, RoleTemplate,
+    StatementAsked,
+};
 use crate::analyse::{self, Analysis, Dialect, StatementKind};
 use crate::audit::{TraceId, span};
 use crate::auth::{Authenticator, Principal};
@@ -79,6 +82,42 @@ pub struct QueryRequest {
     pub justification: Option<String>,
 }
 
+/// `POST /v1/access-requests` body: ask ahead for a statement the policy holds for approval.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskAhead {
+    /// The datasource's configured name.
+    pub datasource: String,
+    /// The statement, as it will be sent to `/v1/query`; or ask for `template` instead.
+    #[serde(default)]
+    pub sql: Option<String>,
+    /// A role template (see `[[access.templates]]`) instead of a statement: its grant covers
+    /// every statement the template permits, as the template's database role, until it expires.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Its parameters (a one-time grant covers exactly these); none for a template.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub params: Vec<serde_json::Value>,
+    /// Why; shown to approvers. Required for break-glass, and everywhere when
+    /// `[access] require_justification` is set.
+    #[serde(default)]
+    pub justification: Option<String>,
+    /// `once` (default): exactly this statement, once. `window`: any statement of its
+    /// fingerprint (same shape, any constants and parameters) until the grant expires.
+    #[serde(default)]
+    pub uses: GrantUses,
+    /// How long the grant should last, seconds; at most `[access] max_grant_seconds`
+    /// (`break_glass_max_seconds` for break-glass). Default: the plugins' suggestion, else
+    /// `default_grant_seconds`.
+    #[serde(default)]
+    pub duration_seconds: Option<u64>,
+    /// Take the grant now, without approval, as a holder of a break-glass role; it is logged
+    /// loudly and awaits review by someone else.
+    #[serde(default)]
+    pub break_glass: bool,
+}
+
 /// `200` response of `POST /v1/query`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct QueryResponse {
@@ -144,125 +183,70 @@ impl Gateway {
         request: QueryRequest,
         caller: &RequestContext,
     ) -> Result<QueryResponse, Error> {
-        let trace_id = &caller.trace_id;
         // The request's summary line (see `http::app`); stage spans below are `debug`.
         let request_span = tracing::Span::current();
-        let received_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let name = request.datasource.as_str();
-        let ds = self
-            .datasources
-            .get(name)
-            .ok_or_else(|| Error::InvalidRequest(format!("unknown datasource {name:?}")))?;
-        request_span.record("datasource", name);
-        if request.sql.len() > self.server.max_sql_bytes {
-            return Err(Error::TooLarge(format!(
-                "SQL text is {} bytes; the limit is {}",
-                request.sql.len(),
-                self.server.max_sql_bytes
-            )));
-        }
-        if request.params.len() > self.server.max_params {
-            return Err(Error::TooLarge(format!(
-                "{} parameters; the limit is {}",
-                request.params.len(),
-                self.server.max_params
-            )));
-        }
-        tracing::debug!(principal = %principal.id, datasource = name, "query");
-
-        let dialect = ds.connector.dialect();
-        if !dialect.accepts_nul_in_text() {
-            let nul_param = request.params.iter().position(|p| p.as_str().is_some_and(|s| s.contains('\0')));
-            if request.sql.contains('\0') {
-                return Err(Error::InvalidRequest(format!(
-                    "the statement contains a NUL character, which {} cannot store in text",
-                    dialect.name()
-                )));
-            }
-            if let Some(index) = nul_param {
-                return Err(Error::InvalidRequest(format!(
-                    "parameter {} contains a NUL character, which {} cannot store in text",
-                    index + 1,
-                    dialect.name()
-                )));
-            }
-        }
-        let analysis = tracing::debug_span!(
-            span::ANALYSE,
-            datasource = name,
-            dialect = dialect.name(),
-            kind = field::Empty,
-            relations = field::Empty
-        )
-        .in_scope(|| {
-            let analysis = ds.plans.analysis(&request.sql, || analyse::analyse(dialect, &request.sql))?;
-            let current = tracing::Span::current();
-            current.record("kind", analysis.facts.kind.name());
-            current.record("relations", analysis.facts.relations.len());
-            Ok::<_, Error>(analysis)
-        })?;
+        let (name, ds, analysis) = self.admit(&request)?;
         let analysis = analysis.as_ref();
         let kind = analysis.facts.kind;
+        request_span.record("datasource", name);
         request_span.record("kind", kind.name());
-        if !ds.settings.statements.contains(&kind) {
-            return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
-        }
-        if analysis.facts.placeholders != request.params.len() {
-            return Err(Error::InvalidRequest(format!(
-                "the statement has {} placeholder(s) but {} parameter(s) were given",
-                analysis.facts.placeholders,
-                request.params.len()
-            )));
-        }
 
+        let grants = self.grants_for(principal, name).await;
+        let template = self.covering_template(name, analysis, &grants);
+        let effective = effective_principal(principal, &grants);
         let mut ask = SessionAsk::default();
         let mut outcome = None;
         let mut grant = None;
-        if let Some(policy) = self.policy.as_ref().filter(|p| p.judges(name)) {
-            // The store failing must not stop statements that need no grant: plugins then see
-            // none, and a statement held for approval fails closed when it asks the store.
-            let grants = self.access.live_grants(&principal.id, name).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot read live grants; plugins see none");
-                Vec::new()
-            });
-            let meta = RequestMeta {
-                client_address: caller.client_address.clone(),
-                justification: request.justification.clone(),
-                received_at_ms,
-                trace_id: trace_id.to_string(),
-            };
-            let input = PolicyInput {
-                principal,
-                datasource: name,
-                dialect,
-                facts: &analysis.facts,
-                text: &analysis.sql,
-                request: &meta,
-                grants: &grants,
-            };
-            let policy_span = tracing::debug_span!(
-                span::POLICY,
-                plugins = field::Empty,
-                verdict = field::Empty,
-                denied_by = field::Empty,
-                annotations = field::Empty
-            );
-            let chain = policy.evaluate(&input).instrument(policy_span.clone()).await;
+        if let Some((chain, policy_span)) =
+            self.judge(&effective, name, ds, analysis, &request, caller, &grants).await
+        {
             ask = SessionAsk::of(&chain);
             request_span.record("verdict", chain.verdict.name());
             match policy_span.in_scope(|| enforce(&chain)) {
                 Ok(()) => {}
                 Err(Error::ApprovalRequired(asked, _)) => {
-                    let held =
-                        self.hold(principal, name, analysis, &request, asked).instrument(policy_span).await?;
+                    let held = match &template {
+                        Some((template, covered)) => {
+                            tracing::info!(
+                                grant = covered.grant_id.as_str(),
+                                template = template.name.as_str(),
+                                "access grant used"
+                            );
+                            covered.clone()
+                        }
+                        None => {
+                            self.hold(principal, name, analysis, &request, asked)
+                                .instrument(policy_span)
+                                .await?
+                        }
+                    };
                     request_span.record("verdict", "granted");
                     grant = Some(held);
                 }
                 Err(e) => return Err(e),
             }
             outcome = Some(chain);
+        }
+        // A template's database role applies to every statement its grant covers.
+        if let Some((template, covered)) = &template
+            && let Some(role) = &template.role
+        {
+            match &ask.role {
+                None => ask.role = Some((format!("template {}", template.name), role.clone())),
+                Some((_, asked)) if asked == role => {}
+                Some((plugin, asked)) => {
+                    return Err(Error::PolicyDenied(vec![crate::policy::Denial {
+                        plugin: plugin.clone(),
+                        reason: format!(
+                            "it asks for database role {asked:?}, but the statement runs under role template \
+                             {:?}, whose role is {role:?}",
+                            template.name
+                        ),
+                        failure: None,
+                    }]));
+                }
+            }
+            grant.get_or_insert_with(|| covered.clone());
         }
         let supports_session = ds.connector.supports_session();
         let session =
@@ -350,7 +334,305 @@ impl Gateway {
             truncated: encoded.truncated,
             command: encoded.command,
             rows_affected: encoded.rows_affected,
-            trace_id: trace_id.to_string(),
+            trace_id: caller.trace_id.to_string(),
+        })
+    }
+
+    /// The checks every statement passes before policy: a known datasource, the size limits,
+    /// text the database can store, an analysis that holds, a kind the datasource allows, and
+    /// one parameter per placeholder.
+    ///
+    /// # Errors
+    /// The first check that fails.
+    fn admit<'r>(&self, request: &'r QueryRequest) -> Result<(&'r str, &Datasource, Arc<Analysis>), Error> {
+        let name = request.datasource.as_str();
+        let ds = self
+            .datasources
+            .get(name)
+            .ok_or_else(|| Error::InvalidRequest(format!("unknown datasource {name:?}")))?;
+        if request.sql.len() > self.server.max_sql_bytes {
+            return Err(Error::TooLarge(format!(
+                "SQL text is {} bytes; the limit is {}",
+                request.sql.len(),
+                self.server.max_sql_bytes
+            )));
+        }
+        if request.params.len() > self.server.max_params {
+            return Err(Error::TooLarge(format!(
+                "{} parameters; the limit is {}",
+                request.params.len(),
+                self.server.max_params
+            )));
+        }
+        let dialect = ds.connector.dialect();
+        if !dialect.accepts_nul_in_text() {
+            let nul_param = request.params.iter().position(|p| p.as_str().is_some_and(|s| s.contains('\0')));
+            if request.sql.contains('\0') {
+                return Err(Error::InvalidRequest(format!(
+                    "the statement contains a NUL character, which {} cannot store in text",
+                    dialect.name()
+                )));
+            }
+            if let Some(index) = nul_param {
+                return Err(Error::InvalidRequest(format!(
+                    "parameter {} contains a NUL character, which {} cannot store in text",
+                    index + 1,
+                    dialect.name()
+                )));
+            }
+        }
+        let analysis = tracing::debug_span!(
+            span::ANALYSE,
+            datasource = name,
+            dialect = dialect.name(),
+            kind = field::Empty,
+            relations = field::Empty
+        )
+        .in_scope(|| {
+            let analysis = ds.plans.analysis(&request.sql, || analyse::analyse(dialect, &request.sql))?;
+            let current = tracing::Span::current();
+            current.record("kind", analysis.facts.kind.name());
+            current.record("relations", analysis.facts.relations.len());
+            Ok::<_, Error>(analysis)
+        })?;
+        let kind = analysis.facts.kind;
+        if !ds.settings.statements.contains(&kind) {
+            return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
+        }
+        if analysis.facts.placeholders != request.params.len() {
+            return Err(Error::InvalidRequest(format!(
+                "the statement has {} placeholder(s) but {} parameter(s) were given",
+                analysis.facts.placeholders,
+                request.params.len()
+            )));
+        }
+        Ok((name, ds, analysis))
+    }
+
+    /// The policy chain's outcome for the statement, and the span it ran in; `None` when no
+    /// plugin judges the datasource.
+    #[allow(clippy::too_many_arguments)]
+    async fn judge(
+        &self,
+        principal: &Principal,
+        name: &str,
+        ds: &Datasource,
+        analysis: &Analysis,
+        request: &QueryRequest,
+        caller: &RequestContext,
+        grants: &[Grant],
+    ) -> Option<(ChainOutcome, tracing::Span)> {
+        let policy = self.policy.as_ref().filter(|p| p.judges(name))?;
+        let received_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let meta = RequestMeta {
+            client_address: caller.client_address.clone(),
+            justification: request.justification.clone(),
+            received_at_ms,
+            trace_id: caller.trace_id.to_string(),
+        };
+        let input = PolicyInput {
+            principal,
+            datasource: name,
+            dialect: ds.connector.dialect(),
+            facts: &analysis.facts,
+            text: &analysis.sql,
+            request: &meta,
+            grants,
+        };
+        let policy_span = tracing::debug_span!(
+            span::POLICY,
+            plugins = field::Empty,
+            verdict = field::Empty,
+            denied_by = field::Empty,
+            annotations = field::Empty
+        );
+        let chain = policy.evaluate(&input).instrument(policy_span.clone()).await;
+        Some((chain, policy_span))
+    }
+
+    /// The live grants `principal` holds on datasource `name`, when anything could use them:
+    /// plugins judging it, or role templates applying to it. The store failing must not stop
+    /// statements that need no grant: they then see none, and a statement held for approval
+    /// fails closed when it asks the store.
+    async fn grants_for(&self, principal: &Principal, name: &str) -> Vec<Grant> {
+        let judged = self.policy.as_ref().is_some_and(|p| p.judges(name));
+        let templated = self.access.settings().templates.iter().any(|t| t.datasources.contains(name));
+        if !judged && !templated {
+            return Vec::new();
+        }
+        self.access.live_grants(&principal.id, name).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read live grants; none apply");
+            Vec::new()
+        })
+    }
+
+    /// The first live role-template grant among `grants` whose template covers the statement.
+    fn covering_template<'g>(
+        &'g self,
+        name: &str,
+        analysis: &Analysis,
+        grants: &[Grant],
+    ) -> Option<(&'g RoleTemplate, Covered)> {
+        let now = access::now_ms();
+        grants.iter().filter(|g| g.is_live(now)).find_map(|g| {
+            let template = self.access.settings().template(g.template.as_deref()?)?;
+            template
+                .covers(name, &analysis.facts)
+                .then(|| (template, Covered { grant_id: g.id.clone(), expires_at_ms: g.expires_at_ms }))
+        })
+    }
+
+    /// Files an access request ahead of running the statement (`POST /v1/access-requests`):
+    /// for a window grant, a chosen duration, or break-glass. The statement passes the same
+    /// checks and the same policy chain as when it runs; only a statement the chain holds for
+    /// approval can be asked for.
+    ///
+    /// # Errors
+    /// What `query` would refuse before running it; `invalid_request` when no approval is
+    /// needed, a justification is missing where required, or the duration is out of range;
+    /// `forbidden` for break-glass without a break-glass role.
+    pub async fn ask_ahead(
+        &self,
+        principal: &Principal,
+        ask: AskAhead,
+        caller: &RequestContext,
+    ) -> Result<AccessRequest, Error> {
+        let settings = self.access.settings();
+        let justification = ask.justification.as_deref().map(str::trim).filter(|j| !j.is_empty());
+        if justification.is_none() && (settings.require_justification || ask.break_glass) {
+            return Err(Error::InvalidRequest(match ask.break_glass {
+                true => "break-glass access needs a justification".into(),
+                false => "access requests on this Sluice need a justification".into(),
+            }));
+        }
+        let template = match (&ask.template, &ask.sql) {
+            (Some(name), None) => {
+                let template = settings
+                    .template(name)
+                    .filter(|t| t.datasources.contains(&ask.datasource))
+                    .ok_or_else(|| {
+                        Error::InvalidRequest(format!(
+                            "no role template {name:?} applies to datasource {:?}",
+                            ask.datasource
+                        ))
+                    })?;
+                if !ask.params.is_empty() {
+                    return Err(Error::InvalidRequest("a role template takes no params".into()));
+                }
+                Some(template)
+            }
+            (None, Some(_)) => None,
+            _ => return Err(Error::InvalidRequest("ask for exactly one of `sql` and `template`".into())),
+        };
+        let mut cap = match ask.break_glass {
+            true => settings.break_glass_max.min(settings.max_grant),
+            false => settings.max_grant,
+        };
+        if let Some(template) = template {
+            cap = cap.min(template.max_duration);
+        }
+        if let Some(seconds) = ask.duration_seconds
+            && !(1..=cap.as_secs()).contains(&seconds)
+        {
+            return Err(Error::InvalidRequest(format!(
+                "duration_seconds {seconds} is out of range 1..={}",
+                cap.as_secs()
+            )));
+        }
+        if ask.break_glass && !principal.roles.iter().any(|r| settings.break_glass_roles.contains(r)) {
+            return Err(Error::Access(AccessError::Forbidden(
+                "break-glass access needs a break-glass role, which you do not hold".into(),
+            )));
+        }
+        let new = match template {
+            Some(template) => NewRequest {
+                principal: principal.id.clone(),
+                statement: StatementAsked {
+                    datasource: ask.datasource.clone(),
+                    kind: "template".into(),
+                    text: String::new(),
+                    params: Vec::new(),
+                    fingerprint: String::new(),
+                    relations: Vec::new(),
+                },
+                template: Some(template.name.clone()),
+                max_seconds: Some(template.max_duration.as_secs()),
+                min_approvals: Some(template.min_approvals),
+                reasons: vec![format!("role template {}: {}", template.name, template.description)],
+                plugins: Vec::new(),
+                approver_groups: template.approvers.clone(),
+                justification: ask.justification.clone(),
+                suggested_seconds: None,
+                requested_seconds: ask.duration_seconds,
+                // A template's grant covers whatever it permits until it expires.
+                uses: GrantUses::Window,
+                break_glass: ask.break_glass,
+            },
+            None => self.ask_for_statement(principal, ask, caller).await?,
+        };
+        let filed = self.access.ask(new).await?;
+        if filed.break_glass {
+            tracing::warn!(
+                request = filed.id.as_str(),
+                principal = principal.id.as_str(),
+                datasource = filed.datasource.as_str(),
+                "break-glass access taken; it awaits review by someone else"
+            );
+        } else {
+            tracing::info!(request = filed.id.as_str(), "access request pending");
+        }
+        Ok(filed)
+    }
+
+    /// The request content for asking ahead for a statement: it passes the checks and the
+    /// policy chain it would pass when run, and must be one the chain holds for approval.
+    async fn ask_for_statement(
+        &self,
+        principal: &Principal,
+        ask: AskAhead,
+        caller: &RequestContext,
+    ) -> Result<NewRequest, Error> {
+        let request = QueryRequest {
+            datasource: ask.datasource,
+            sql: ask.sql.unwrap_or_default(),
+            params: ask.params,
+            justification: ask.justification,
+        };
+        let (name, ds, analysis) = self.admit(&request)?;
+        let grants = self.grants_for(principal, name).await;
+        let effective = effective_principal(principal, &grants);
+        let Some((chain, policy_span)) =
+            self.judge(&effective, name, ds, &analysis, &request, caller, &grants).await
+        else {
+            return Err(Error::InvalidRequest(format!(
+                "no policy plugin judges datasource {name:?}: its statements need no approval"
+            )));
+        };
+        let asked = match policy_span.in_scope(|| enforce(&chain)) {
+            Ok(()) => {
+                return Err(Error::InvalidRequest(
+                    "the policy allows this statement without approval: send it to /v1/query".into(),
+                ));
+            }
+            Err(Error::ApprovalRequired(asked, _)) => asked,
+            Err(e) => return Err(e),
+        };
+        Ok(NewRequest {
+            principal: principal.id.clone(),
+            statement: asked_statement(name, &analysis, &request),
+            template: None,
+            max_seconds: None,
+            min_approvals: None,
+            reasons: asked.reasons.clone(),
+            plugins: asked.plugins.clone(),
+            approver_groups: asked.approver_groups.iter().cloned().collect(),
+            justification: request.justification.clone(),
+            suggested_seconds: asked.suggested_duration_seconds.map(u64::from),
+            requested_seconds: ask.duration_seconds,
+            uses: ask.uses,
+            break_glass: ask.break_glass,
         })
     }
 
@@ -368,15 +650,7 @@ impl Gateway {
         request: &QueryRequest,
         asked: ApprovalRequest,
     ) -> Result<Covered, Error> {
-        let facts = &analysis.facts;
-        let statement = StatementAsked {
-            datasource: datasource.to_owned(),
-            kind: facts.kind.name().to_owned(),
-            text: analysis.sql.clone(),
-            params: request.params.clone(),
-            fingerprint: facts.fingerprint.clone(),
-            relations: facts.relations.iter().map(|r| r.relation.to_string()).collect(),
-        };
+        let statement = asked_statement(datasource, analysis, request);
         match self.access.cover(&principal.id, &statement).await? {
             Coverage::Covered(covered) => {
                 tracing::info!(grant = covered.grant_id.as_str(), "access grant used");
@@ -395,6 +669,12 @@ impl Gateway {
                     approver_groups: asked.approver_groups.iter().cloned().collect(),
                     justification: request.justification.clone(),
                     suggested_seconds: asked.suggested_duration_seconds.map(u64::from),
+                    template: None,
+                    max_seconds: None,
+                    min_approvals: None,
+                    requested_seconds: None,
+                    uses: GrantUses::Once,
+                    break_glass: false,
                 };
                 let filed = self.access.ask(new).await?;
                 tracing::info!(request = filed.id.as_str(), "access request pending");
@@ -449,6 +729,37 @@ fn enforce(outcome: &ChainOutcome) -> Result<(), Error> {
             span.record("verdict", outcome.verdict.name());
             Ok(())
         }
+    }
+}
+
+/// `principal` as plugins see it: with the name of each role template it holds a live grant
+/// of, as one more role.
+fn effective_principal<'p>(principal: &'p Principal, grants: &[Grant]) -> std::borrow::Cow<'p, Principal> {
+    let now = access::now_ms();
+    let mut templates =
+        grants.iter().filter(|g| g.is_live(now)).filter_map(|g| g.template.as_ref()).peekable();
+    if templates.peek().is_none() {
+        return std::borrow::Cow::Borrowed(principal);
+    }
+    let mut effective = principal.clone();
+    for name in templates {
+        if !effective.roles.contains(name) {
+            effective.roles.push(name.clone());
+        }
+    }
+    std::borrow::Cow::Owned(effective)
+}
+
+/// What an access request records of the statement it asks to run.
+fn asked_statement(datasource: &str, analysis: &Analysis, request: &QueryRequest) -> StatementAsked {
+    let facts = &analysis.facts;
+    StatementAsked {
+        datasource: datasource.to_owned(),
+        kind: facts.kind.name().to_owned(),
+        text: analysis.sql.clone(),
+        params: request.params.clone(),
+        fingerprint: facts.fingerprint.clone(),
+        relations: facts.relations.iter().map(|r| r.relation.to_string()).collect(),
     }
 }
 

@@ -16,6 +16,8 @@ const DBA1: &str = "sk_test_access_dba_one";
 const DBA2: &str = "sk_test_access_dba_two";
 /// A principal who holds the approver role and asks for access themselves.
 const SELFISH: &str = "sk_test_access_dba_asking";
+/// A principal with the break-glass role `oncall`.
+const ONCALL: &str = "sk_test_access_oncall";
 
 /// API keys for two approvers and an approver who also asks.
 fn approver_keys() -> String {
@@ -25,7 +27,11 @@ fn approver_keys() -> String {
             sluice_core::auth::hash_api_key(token)
         )
     };
-    format!("{}{}{}", key("dba1", DBA1), key("dba2", DBA2), key("selfish", SELFISH))
+    let oncall = format!(
+        "\n[[auth.api_keys]]\nid = \"oncall\"\nhash = \"{}\"\nroles = [\"oncall\"]\n",
+        sluice_core::auth::hash_api_key(ONCALL)
+    );
+    format!("{}{}{}{oncall}", key("dba1", DBA1), key("dba2", DBA2), key("selfish", SELFISH))
 }
 
 /// Configuration: datasource `app` (`datasource`) judged by `test-approval`, datasource `free`
@@ -387,4 +393,245 @@ async fn revoking_a_grant_stops_its_running_statement_on_sqlite() {
     std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
     let toml = config(&format!("{SQLITE}statement_timeout_ms = 30000\n"), "");
     revoke_while_running(Sluice::start(&toml, dir.path()).await).await;
+}
+
+/// `POST /v1/access-requests` as `token`.
+async fn ask(sluice: &Sluice, token: &str, body: Value) -> (StatusCode, Value) {
+    sluice.call("POST", "/v1/access-requests", token, Some(body)).await
+}
+
+#[tokio::test]
+async fn a_window_grant_covers_its_fingerprint_until_it_expires() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "").await;
+    let read = |id: i64| json!({"datasource": "app", "sql": "SELECT v FROM t WHERE id = ?", "params": [id]});
+    let mut asked = read(1);
+    asked["uses"] = json!("window");
+    asked["duration_seconds"] = json!(2);
+    asked["justification"] = json!("debugging INC-9");
+    let (status, request) = ask(&sluice, KEY, asked).await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    assert_eq!(request["uses"], "window");
+    assert_eq!(request["duration_seconds"], 2);
+    let id = request["id"].as_str().unwrap();
+    let (status, approved) = review(&sluice, DBA1, id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+
+    // Any constants or parameters of the same shape, as often as wanted.
+    for id in [1, 2, 3, 2] {
+        let (status, body) = sluice.call("POST", "/v1/query", KEY, Some(read(id))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // Another shape is held.
+    let (status, _) = run(&sluice, KEY, "SELECT v FROM t WHERE id IN (1, 2)").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Plugins see the grant.
+    let (_, grants) = sluice.call("GET", "/v1/grants", KEY, None).await;
+    assert_eq!(grants["grants"][0]["uses"], "window", "{grants}");
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = sluice.call("POST", "/v1/query", KEY, Some(read(1))).await;
+    assert_error(status, &body, "approval_required");
+}
+
+#[tokio::test]
+async fn a_statement_started_under_a_window_grant_stops_when_the_window_ends() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "").await;
+    let asked = json!({"datasource": "app", "sql": LONG, "uses": "window", "duration_seconds": 2});
+    let (status, request) = ask(&sluice, KEY, asked).await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    let (status, _) = review(&sluice, DBA2, request["id"].as_str().unwrap(), "approve").await;
+    assert_eq!(status, StatusCode::OK);
+    let started = Instant::now();
+    let (status, body) = run(&sluice, KEY, LONG).await;
+    assert_error(status, &body, "timeout");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "cut at the window's end, not the 30 s timeout: {took:?}");
+}
+
+#[tokio::test]
+async fn asking_ahead_refuses_what_needs_no_approval_and_bad_durations() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "require_justification = true\nmax_grant_seconds = 600").await;
+    let statement = |extra: Value| {
+        let mut body =
+            json!({"datasource": "app", "sql": "DELETE FROM t WHERE id = 1", "justification": "x"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (body, needle) in [
+        (statement(json!({"justification": null})), "justification"),
+        (statement(json!({"justification": "  "})), "justification"),
+        (statement(json!({"duration_seconds": 601})), "out of range"),
+        (statement(json!({"duration_seconds": 0})), "out of range"),
+        (statement(json!({"uses": "forever"})), "forever"),
+        (statement(json!({"colour": "red"})), "colour"),
+        (json!({"datasource": "free", "sql": "SELECT 1", "justification": "x"}), "no policy plugin"),
+        (statement(json!({"datasource": "nope"})), "unknown datasource"),
+    ] {
+        let (status, answer) = ask(&sluice, KEY, body).await;
+        assert_error(status, &answer, "invalid_request");
+        assert!(answer["error"]["message"].as_str().unwrap().contains(needle), "{needle}: {answer}");
+    }
+    let (status, answer) = ask(&sluice, KEY, statement(json!({"sql": "SELEC nonsense"}))).await;
+    assert_error(status, &answer, "sql_parse_error");
+    let (_, listed) = sluice.call("GET", "/v1/access-requests", KEY, None).await;
+    assert_eq!(listed["requests"], json!([]), "nothing was filed");
+    let (status, filed) = ask(&sluice, KEY, statement(json!({"duration_seconds": 600}))).await;
+    assert_eq!(status, StatusCode::OK, "{filed}");
+    assert_eq!(filed["status"], "pending");
+    assert_eq!(filed["justification"], "x");
+}
+
+#[tokio::test]
+async fn break_glass_is_taken_at_once_loudly_and_reviewed_by_someone_else() {
+    let dir = TempDir::new();
+    let sluice =
+        start_in(dir.path(), "break_glass_roles = [\"oncall\"]\nbreak_glass_max_seconds = 900").await;
+    let delete = json!({"datasource": "app", "sql": "DELETE FROM t WHERE id = 3", "break_glass": true});
+    let (status, body) = ask(&sluice, ONCALL, delete.clone()).await;
+    assert_error(status, &body, "invalid_request");
+    let mut justified = delete.clone();
+    justified["justification"] = json!("outage INC-77: bad row blocks checkout");
+    let (status, body) = ask(&sluice, KEY, justified.clone()).await;
+    assert_error(status, &body, "forbidden");
+    justified["duration_seconds"] = json!(901);
+    let (status, body) = ask(&sluice, ONCALL, justified.clone()).await;
+    assert_error(status, &body, "invalid_request");
+    justified["duration_seconds"] = json!(600);
+
+    let (status, taken) = ask(&sluice, ONCALL, justified.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{taken}");
+    assert_eq!(taken["break_glass"], true);
+    assert_eq!(taken["status"], "approved");
+    assert_eq!(taken["duration_seconds"], 600);
+    let grant_id = taken["grant_id"].as_str().unwrap().to_string();
+    let id = taken["id"].as_str().unwrap().to_string();
+    let (status, body) = run(&sluice, ONCALL, "DELETE FROM t WHERE id = 3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // It awaits review by an approver, never by the one who took it.
+    let (_, to_review) = sluice.call("GET", "/v1/access-requests?scope=review", DBA1, None).await;
+    assert_eq!(to_review["requests"][0]["id"], id.as_str(), "{to_review}");
+    let (status, body) = review(&sluice, ONCALL, &id, "approve").await;
+    assert_error(status, &body, "forbidden");
+    let (status, reviewed) = review(&sluice, DBA1, &id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{reviewed}");
+    assert_eq!(reviewed["reviews"][0]["reviewer"], "dba1");
+    let (status, body) = review(&sluice, DBA2, &id, "reject").await;
+    assert_error(status, &body, "conflict");
+    let (_, to_review) = sluice.call("GET", "/v1/access-requests?scope=review", DBA1, None).await;
+    assert_eq!(to_review["requests"], json!([]));
+
+    // A use rejected on review ends its grant at once.
+    justified["sql"] = json!("DELETE FROM t WHERE id = 4");
+    justified["uses"] = json!("window");
+    let (_, taken) = ask(&sluice, ONCALL, justified).await;
+    let (status, rejected) = review(&sluice, DBA2, taken["id"].as_str().unwrap(), "reject").await;
+    assert_eq!(status, StatusCode::OK, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    let (status, _) = run(&sluice, ONCALL, "DELETE FROM t WHERE id = 4").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the rejected use's grant no longer covers it");
+    let (_, grants) = sluice.call("GET", "/v1/grants?all=true", DBA1, None).await;
+    let first = grants["grants"].as_array().unwrap().iter().find(|g| g["id"] == grant_id.as_str()).unwrap();
+    assert!(first["used_at_ms"].is_i64(), "{first}");
+}
+
+#[tokio::test]
+async fn a_role_template_grant_runs_its_statements_as_its_role_until_it_expires() {
+    let schema =
+        PgSchema::new("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one');").await;
+    let role = crate::harness::unique("sluice_debug_read");
+    schema
+        .client
+        .batch_execute(&format!(
+            "CREATE ROLE {role} NOLOGIN; GRANT USAGE ON SCHEMA {s} TO {role}; GRANT SELECT ON {s}.t TO {role};",
+            s = schema.name
+        ))
+        .await
+        .unwrap();
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    // `app` is held by the plugin; `plain`, the same schema, is judged by nobody.
+    let template = format!(
+        "[[access.templates]]\nname = \"debug-read\"\ndescription = \"Read anything, for debugging\"\n\
+         datasources = [\"app\", \"plain\"]\nstatements = [\"read\"]\nrelations = [\"*\"]\nrole = \"{role}\"\n\
+         max_duration_seconds = 3\napprovers = [\"dba\"]\n"
+    );
+    let toml = format!(
+        "{}\n[datasources.plain]\n{}\n",
+        config(&schema.datasource(""), &template),
+        schema.datasource("")
+    );
+    let sluice = Sluice::start(&toml, dir.path()).await;
+    let who = "SELECT current_user::text AS who";
+    let on_plain = |sql: &str| json!({"datasource": "plain", "sql": sql});
+    let (_, body) = sluice.call("POST", "/v1/query", KEY, Some(on_plain(who))).await;
+    assert_eq!(body["rows"][0][0], "postgres", "{body}");
+
+    let (status, body) =
+        ask(&sluice, KEY, json!({"datasource": "app", "template": "debug-read", "duration_seconds": 4}))
+            .await;
+    assert_error(status, &body, "invalid_request");
+    let (status, body) = ask(&sluice, KEY, json!({"datasource": "free", "template": "debug-read"})).await;
+    assert_error(status, &body, "invalid_request");
+    // A grant is for the datasource asked for: one on each.
+    for datasource in ["app", "plain"] {
+        let (status, request) =
+            ask(&sluice, KEY, json!({"datasource": datasource, "template": "debug-read"})).await;
+        assert_eq!(status, StatusCode::OK, "{request}");
+        assert_eq!(request["template"], "debug-read");
+        assert_eq!(request["statement"], Value::Null);
+        assert_eq!(request["duration_seconds"], 3, "capped by the template");
+        assert_eq!(request["reasons"], json!(["role template debug-read: Read anything, for debugging"]));
+        let (status, approved) = review(&sluice, DBA1, request["id"].as_str().unwrap(), "approve").await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+    }
+
+    // Held statements it covers run, as its role, as often as wanted; on `plain`, it changes
+    // only the role.
+    for _ in 0..2 {
+        let (status, body) = run(&sluice, KEY, who).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["rows"][0][0], role.as_str());
+    }
+    let (status, body) = run(&sluice, KEY, "SELECT v FROM t WHERE id = 1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"][0][0], "one");
+    let (_, body) = sluice.call("POST", "/v1/query", KEY, Some(on_plain(who))).await;
+    assert_eq!(body["rows"][0][0], role.as_str(), "{body}");
+    // What it does not permit stays held; other principals are not covered.
+    let (status, _) = run(&sluice, KEY, "DELETE FROM t WHERE id = 1").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = run(&sluice, KEY_TENANT_2, who).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let (status, _) = run(&sluice, KEY, who).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "held again once the grant expired");
+    let (_, body) = sluice.call("POST", "/v1/query", KEY, Some(on_plain(who))).await;
+    assert_eq!(body["rows"][0][0], "postgres", "back to the login role: {body}");
+    schema.client.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}")).await.unwrap();
+}
+
+#[tokio::test]
+async fn role_templates_are_validated_at_start_up() {
+    let dir = TempDir::new();
+    let template = "[[access.templates]]\nname = \"t1\"\ndescription = \"x\"\ndatasources = [\"free\", \"nope\"]\n\
+                    statements = [\"read\", \"fly\"]\nrelations = [\"a.b.c\"]\nrole = \"r\"\nmax_duration_seconds = 999999\n";
+    let error =
+        sluice_core::config::parse(&config(SQLITE, template), &dir.path().join("sluice.toml"), |_| None)
+            .err()
+            .unwrap()
+            .to_string();
+    for needle in [
+        "access.templates[0].datasources: no datasource is named \"nope\"",
+        "access.templates[0].role: datasource \"free\" is not PostgreSQL",
+        "access.templates[0].statements: unknown statement kind \"fly\"",
+        "access.templates[0].relations",
+        "access.templates[0].max_duration_seconds",
+    ] {
+        assert!(error.contains(needle), "{needle:?} not in {error}");
+    }
 }

@@ -33,6 +33,7 @@
 
 mod review;
 pub mod store;
+mod template;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,7 @@ use utoipa::ToSchema;
 
 pub use review::{Decision, may_see};
 pub use store::Store;
+pub use template::{RelationPattern, RoleTemplate};
 
 use crate::auth::Principal;
 use crate::execute::Cancel;
@@ -71,6 +73,21 @@ pub struct AccessSettings {
     pub default_grant: Duration,
     /// The longest grant, whatever was suggested or asked.
     pub max_grant: Duration,
+    /// Requests must carry a justification.
+    pub require_justification: bool,
+    /// Roles whose holders may take break-glass access; empty turns break-glass off.
+    pub break_glass_roles: Vec<String>,
+    /// The longest break-glass grant.
+    pub break_glass_max: Duration,
+    /// Role templates, by configured order.
+    pub templates: Vec<RoleTemplate>,
+}
+
+impl AccessSettings {
+    /// The template named `name`.
+    pub fn template(&self, name: &str) -> Option<&RoleTemplate> {
+        self.templates.iter().find(|t| t.name == name)
+    }
 }
 
 /// Why an access operation failed. Each message is safe to show the caller.
@@ -124,10 +141,11 @@ impl RequestStatus {
 }
 
 /// How often a grant may be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantUses {
     /// Exactly the approved statement, once.
+    #[default]
     Once,
     /// Any statement of the approved fingerprint, until expiry.
     Window,
@@ -186,8 +204,12 @@ pub struct AccessRequest {
     pub id: String,
     /// Who asked.
     pub principal: String,
-    /// What they asked to run.
-    pub statement: StatementAsked,
+    /// Where.
+    pub datasource: String,
+    /// The statement they asked to run; `None` for a role template.
+    pub statement: Option<StatementAsked>,
+    /// The role template they asked for; `None` for a statement.
+    pub template: Option<String>,
     /// Each plugin's reason, in chain order.
     pub reasons: Vec<String>,
     /// The plugins that asked for approval.
@@ -212,6 +234,9 @@ pub struct AccessRequest {
     pub reviews: Vec<Review>,
     /// The grant its approval created.
     pub grant_id: Option<String>,
+    /// Taken without approval by a break-glass role: granted at once, and awaiting review
+    /// by someone else until `reviews` holds one.
+    pub break_glass: bool,
 }
 
 impl AccessRequest {
@@ -230,8 +255,12 @@ pub struct Grant {
     pub request_id: String,
     /// Who holds it.
     pub principal: String,
-    /// What it covers.
-    pub statement: StatementAsked,
+    /// Where.
+    pub datasource: String,
+    /// The statement it covers; `None` for a role template's grant.
+    pub statement: Option<StatementAsked>,
+    /// The role template it grants; `None` for a statement's grant.
+    pub template: Option<String>,
     /// Once or for its window.
     pub uses: GrantUses,
     /// Who approved it.
@@ -271,8 +300,14 @@ pub struct Revocation {
 pub struct NewRequest {
     /// The requester.
     pub principal: String,
-    /// The statement.
+    /// The statement; for a template, only its `datasource` is set.
     pub statement: StatementAsked,
+    /// The role template asked for, instead of the statement.
+    pub template: Option<String>,
+    /// The template's cap on the grant's duration, seconds.
+    pub max_seconds: Option<u64>,
+    /// The template's approvals needed (default `[access] min_approvals`).
+    pub min_approvals: Option<u32>,
     /// The plugins' reasons.
     pub reasons: Vec<String>,
     /// The plugins that asked.
@@ -283,6 +318,12 @@ pub struct NewRequest {
     pub justification: Option<String>,
     /// The shortest duration a plugin suggested.
     pub suggested_seconds: Option<u64>,
+    /// The duration the requester asked for, if any (before the cap).
+    pub requested_seconds: Option<u64>,
+    /// What the grant will allow.
+    pub uses: GrantUses,
+    /// Granted at once, reviewed after the fact.
+    pub break_glass: bool,
 }
 
 /// What a live grant lets a held statement do.
@@ -527,6 +568,7 @@ impl Scope {
         match self {
             Scope::All => may_see(request, viewer),
             Scope::Mine => request.principal == viewer.id,
+            // Pending requests to approve, and break-glass uses awaiting their review.
             Scope::ToReview => review::check(request, viewer).is_ok(),
         }
     }

@@ -66,6 +66,13 @@ pub(super) fn check(request: &AccessRequest, reviewer: &Principal) -> Result<(),
             request.approver_groups
         )));
     }
+    if request.break_glass {
+        // Reviewed once, after the fact, while the record stands as taken.
+        return match (request.status, request.reviews.is_empty()) {
+            (RequestStatus::Approved, true) => Ok(()),
+            _ => Err(AccessError::Conflict("this break-glass use has already been reviewed".into())),
+        };
+    }
     if request.status != RequestStatus::Pending {
         return Err(AccessError::Conflict(format!("the request is already {}", request.status.name())));
     }
@@ -97,14 +104,16 @@ mod tests {
         AccessRequest {
             id: "r1".into(),
             principal: "alice".into(),
-            statement: StatementAsked {
+            datasource: "app".into(),
+            template: None,
+            statement: Some(StatementAsked {
                 datasource: "app".into(),
                 kind: "write".into(),
                 text: "DELETE FROM t WHERE id = 1".into(),
                 params: vec![],
                 fingerprint: "f".into(),
                 relations: vec!["main.t".into()],
-            },
+            }),
             reasons: vec![],
             plugins: vec![],
             approver_groups: vec!["dba".into()],
@@ -117,6 +126,7 @@ mod tests {
             expires_at_ms: 10,
             reviews: vec![],
             grant_id: None,
+            break_glass: false,
         }
     }
 

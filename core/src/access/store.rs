@@ -21,7 +21,8 @@ use super::{
 use crate::auth::Principal;
 
 /// Each schema version's statements; version `n` is `MIGRATIONS[n - 1]`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE access_requests (
     id               TEXT PRIMARY KEY,
     principal        TEXT NOT NULL,
@@ -68,7 +69,16 @@ CREATE TABLE grants (
     revoke_reason  TEXT
 );
 CREATE INDEX grants_by_holder ON grants (principal, datasource, fingerprint);
-"#];
+"#,
+    r#"
+-- Break-glass: granted at once by the requester's own role, reviewed after the fact.
+ALTER TABLE access_requests ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1));
+-- Role templates: a request and its grant name a template instead of a statement (whose
+-- columns then hold the datasource and empty values).
+ALTER TABLE access_requests ADD COLUMN template TEXT;
+ALTER TABLE grants ADD COLUMN template TEXT;
+"#,
+];
 
 /// Most requests a listing returns.
 const LIST_LIMIT: i64 = 500;
@@ -192,15 +202,16 @@ impl Store {
         let candidates = select_grants(
             &tx,
             "WHERE g.principal = ?1 AND g.datasource = ?2 AND g.fingerprint = ?3 \
-             AND g.expires_at_ms > ?4 AND g.revoked_at_ms IS NULL",
+             AND g.expires_at_ms > ?4 AND g.revoked_at_ms IS NULL AND g.template IS NULL",
             params![principal, statement.datasource, statement.fingerprint, now],
         )?;
         // A window grant first: using it leaves a one-time grant for later.
         let window = candidates.iter().find(|g| g.uses == GrantUses::Window);
         let exact = |g: &&Grant| {
             g.uses == GrantUses::Once
-                && g.statement.text == statement.text
-                && g.statement.params == statement.params
+                && g.statement
+                    .as_ref()
+                    .is_some_and(|s| s.text == statement.text && s.params == statement.params)
         };
         let coverage = if let Some(grant) = window {
             Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
@@ -238,15 +249,20 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
         expire(&tx, now)?;
         let s = &new.statement;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT id FROM access_requests WHERE principal = ?1 AND datasource = ?2 AND statement = ?3 \
-                 AND params = ?4 AND status = 'pending' ORDER BY created_at_ms DESC LIMIT 1",
-                params![new.principal, s.datasource, s.text, json(&s.params)],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(unavailable)?;
+        // Break-glass is never folded into another request: each use is its own record.
+        let existing: Option<String> = match new.break_glass {
+            true => None,
+            false => tx
+                .query_row(
+                    "SELECT id FROM access_requests WHERE principal = ?1 AND datasource = ?2 AND statement = ?3 \
+                     AND params = ?4 AND uses = ?5 AND template IS ?6 AND status = 'pending' AND break_glass = 0 \
+                     ORDER BY created_at_ms DESC LIMIT 1",
+                    params![new.principal, s.datasource, s.text, json(&s.params), new.uses.name(), new.template],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?,
+        };
         let id = match existing {
             Some(id) => id,
             None => {
@@ -256,14 +272,25 @@ impl Store {
                 } else {
                     new.approver_groups.clone()
                 };
-                let wanted = new.suggested_seconds.unwrap_or(settings.default_grant.as_secs());
-                let duration = wanted.clamp(1, settings.max_grant.as_secs().max(1));
-                let expires = now.saturating_add(millis(settings.pending_ttl));
+                let cap = match new.break_glass {
+                    true => settings.break_glass_max.min(settings.max_grant),
+                    false => settings.max_grant,
+                };
+                let cap = new.max_seconds.map_or(cap, |max| cap.min(std::time::Duration::from_secs(max)));
+                let wanted = new
+                    .requested_seconds
+                    .or(new.suggested_seconds)
+                    .unwrap_or(settings.default_grant.as_secs());
+                let duration = wanted.clamp(1, cap.as_secs().max(1));
+                let (status, expires) = match new.break_glass {
+                    true => (RequestStatus::Approved, now),
+                    false => (RequestStatus::Pending, now.saturating_add(millis(settings.pending_ttl))),
+                };
                 tx.execute(
                     "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
                      relations, reasons, plugins, approver_groups, min_approvals, justification, uses, \
-                     duration_seconds, status, created_at_ms, expires_at_ms) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'once', ?14, 'pending', ?15, ?16)",
+                     duration_seconds, status, created_at_ms, expires_at_ms, break_glass, decided_at_ms, template) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                     params![
                         id,
                         new.principal,
@@ -276,14 +303,23 @@ impl Store {
                         json(&new.reasons),
                         json(&new.plugins),
                         json(&groups),
-                        settings.min_approvals,
+                        new.min_approvals.unwrap_or(settings.min_approvals),
                         new.justification,
+                        new.uses.name(),
                         i64::try_from(duration).unwrap_or(i64::MAX),
+                        status.name(),
                         now,
-                        expires
+                        expires,
+                        new.break_glass,
+                        new.break_glass.then_some(now),
+                        new.template,
                     ],
                 )
                 .map_err(unavailable)?;
+                if new.break_glass {
+                    insert_grant(&tx, &id, new, duration, now)?;
+                    self.any_grants.store(true, Ordering::Release);
+                }
                 id
             }
         };
@@ -354,18 +390,44 @@ impl Store {
         .map_err(unavailable)?;
         let approvals = request.approvals() + usize::from(decision == Decision::Approve);
         let mut granted = false;
-        if decision == Decision::Reject {
+        if request.break_glass {
+            // After the fact: approving records that someone else looked; rejecting also ends
+            // the grant at once if it is still live.
+            if decision == Decision::Reject {
+                set_status(&tx, id, RequestStatus::Rejected, now)?;
+                tx.execute(
+                    "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 \
+                     WHERE request_id = ?1 AND revoked_at_ms IS NULL AND expires_at_ms > ?2",
+                    params![
+                        id,
+                        now,
+                        reviewer.id,
+                        comment.as_deref().unwrap_or("break-glass use rejected on review")
+                    ],
+                )
+                .map_err(unavailable)?;
+            }
+        } else if decision == Decision::Reject {
             set_status(&tx, id, RequestStatus::Rejected, now)?;
         } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) {
             set_status(&tx, id, RequestStatus::Approved, now)?;
             // The cap applies again now: the maximum may have been lowered since the request.
             let seconds = request.duration_seconds.min(settings.max_grant.as_secs()).max(1);
-            let expires = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1000));
-            let s = &request.statement;
+            let fingerprint = request.statement.as_ref().map_or("", |s| s.fingerprint.as_str());
             tx.execute(
                 "INSERT INTO grants (id, request_id, principal, datasource, fingerprint, uses, created_at_ms, \
-                 expires_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![new_id(), id, request.principal, s.datasource, s.fingerprint, request.uses.name(), now, expires],
+                 expires_at_ms, template) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    new_id(),
+                    id,
+                    request.principal,
+                    request.datasource,
+                    fingerprint,
+                    request.uses.name(),
+                    now,
+                    now.saturating_add(seconds_ms(seconds)),
+                    request.template
+                ],
             )
             .map_err(unavailable)?;
             granted = true;
@@ -437,6 +499,38 @@ impl Store {
     }
 }
 
+fn seconds_ms(seconds: u64) -> Millis {
+    Millis::try_from(seconds).unwrap_or(Millis::MAX).saturating_mul(1000)
+}
+
+/// The grant of a break-glass request, created with it.
+fn insert_grant(
+    conn: &Connection,
+    id: &str,
+    new: &NewRequest,
+    seconds: u64,
+    now: Millis,
+) -> Result<(), AccessError> {
+    let s = &new.statement;
+    conn.execute(
+        "INSERT INTO grants (id, request_id, principal, datasource, fingerprint, uses, created_at_ms, expires_at_ms, \
+         template) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            new_id(),
+            id,
+            new.principal,
+            s.datasource,
+            s.fingerprint,
+            new.uses.name(),
+            now,
+            now.saturating_add(seconds_ms(seconds)),
+            new.template
+        ],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
 fn millis(d: std::time::Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
 }
@@ -485,11 +579,23 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         .prepare_cached(
             "SELECT r.principal, r.datasource, r.kind, r.statement, r.params, r.fingerprint, r.relations, \
              r.reasons, r.plugins, r.approver_groups, r.min_approvals, r.justification, r.uses, \
-             r.duration_seconds, r.status, r.created_at_ms, r.expires_at_ms, g.id \
+             r.duration_seconds, r.status, r.created_at_ms, r.expires_at_ms, g.id, r.break_glass, r.template \
              FROM access_requests r LEFT JOIN grants g ON g.request_id = r.id WHERE r.id = ?1",
         )
         .map_err(unavailable)?;
-    type Raw = ([String; 10], u32, Option<String>, String, i64, String, Millis, Millis, Option<String>);
+    type Raw = (
+        [String; 10],
+        u32,
+        Option<String>,
+        String,
+        i64,
+        String,
+        Millis,
+        Millis,
+        Option<String>,
+        bool,
+        Option<String>,
+    );
     let raw: Option<Raw> = stmt
         .query_row(params![id], |r| {
             Ok((
@@ -513,11 +619,25 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
                 r.get(15)?,
                 r.get(16)?,
                 r.get(17)?,
+                r.get(18)?,
+                r.get(19)?,
             ))
         })
         .optional()
         .map_err(unavailable)?;
-    let Some((text, min_approvals, justification, uses, duration, status, created, expires, grant_id)) = raw
+    let Some((
+        text,
+        min_approvals,
+        justification,
+        uses,
+        duration,
+        status,
+        created,
+        expires,
+        grant_id,
+        break_glass,
+        template,
+    )) = raw
     else {
         return Ok(None);
     };
@@ -534,17 +654,23 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         groups,
     ] = text;
     let status = RequestStatus::parse(&status).ok_or_else(|| unavailable("a stored status is unknown"))?;
-    Ok(Some(AccessRequest {
-        id: id.to_owned(),
-        principal,
-        statement: StatementAsked {
-            datasource,
+    let statement = match template {
+        Some(_) => None,
+        None => Some(StatementAsked {
+            datasource: datasource.clone(),
             kind,
             text: statement,
             params: from_json(&params_json)?,
             fingerprint,
             relations: from_json(&relations)?,
-        },
+        }),
+    };
+    Ok(Some(AccessRequest {
+        id: id.to_owned(),
+        principal,
+        datasource,
+        statement,
+        template,
         reasons: from_json(&reasons)?,
         plugins: from_json(&plugins)?,
         approver_groups: from_json(&groups)?,
@@ -557,6 +683,7 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         expires_at_ms: expires,
         reviews: load_reviews(conn, id)?,
         grant_id,
+        break_glass,
     }))
 }
 
@@ -592,7 +719,7 @@ fn select_grants(
     let sql = format!(
         "SELECT g.id, g.request_id, g.principal, g.uses, g.created_at_ms, g.expires_at_ms, g.used_at_ms, \
          g.revoked_at_ms, g.revoked_by, g.revoke_reason, r.datasource, r.kind, r.statement, r.params, \
-         r.fingerprint, r.relations, r.approver_groups \
+         r.fingerprint, r.relations, r.approver_groups, g.template \
          FROM grants g JOIN access_requests r ON r.id = g.request_id {filter}"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
@@ -616,12 +743,13 @@ fn select_grants(
                     r.get(15)?,
                     r.get(16)?,
                 ],
+                r.get::<_, Option<String>>(17)?,
             ))
         })
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(unavailable)?;
     rows.into_iter()
-        .map(|([id, request_id, principal, uses], [created, expires], used, revoked, statement)| {
+        .map(|([id, request_id, principal, uses], [created, expires], used, revoked, statement, template)| {
             let [datasource, kind, text, params_json, fingerprint, relations, groups] = statement;
             let approved_by = load_reviews(conn, &request_id)?
                 .into_iter()
@@ -632,14 +760,19 @@ fn select_grants(
                 id,
                 request_id,
                 principal,
-                statement: StatementAsked {
-                    datasource,
-                    kind,
-                    text,
-                    params: from_json(&params_json)?,
-                    fingerprint,
-                    relations: from_json(&relations)?,
+                statement: match template {
+                    Some(_) => None,
+                    None => Some(StatementAsked {
+                        datasource: datasource.clone(),
+                        kind,
+                        text,
+                        params: from_json(&params_json)?,
+                        fingerprint,
+                        relations: from_json(&relations)?,
+                    }),
                 },
+                datasource,
+                template,
                 uses: GrantUses::parse(&uses).ok_or_else(|| unavailable("a stored grant use is unknown"))?,
                 approved_by,
                 approver_groups: from_json(&groups)?,
@@ -655,4 +788,73 @@ fn select_grants(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("sluice-access-{name}-{}.db", new_id()))
+    }
+
+    #[test]
+    fn an_older_store_is_migrated_in_place_and_keeps_its_rows() {
+        let path = temp_path("v1");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch("PRAGMA user_version = 1").unwrap();
+            conn.execute(
+                "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
+                 relations, reasons, plugins, approver_groups, min_approvals, uses, duration_seconds, status, \
+                 created_at_ms, expires_at_ms) \
+                 VALUES ('r1', 'alice', 'app', 'delete', 'DELETE FROM t', '[]', 'f', '[]', '[]', '[]', '[\"dba\"]', \
+                 1, 'once', 60, 'pending', 0, 9999999999999)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let request = store.request("r1", 1).unwrap().unwrap();
+        assert_eq!(request.principal, "alice");
+        assert!(!request.break_glass, "the new column's default applies to old rows");
+        let version: i64 = store.conn().unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).unwrap());
+        drop(store);
+        // Opening again changes nothing.
+        assert!(Store::open(&path).unwrap().request("r1", 1).unwrap().is_some());
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn a_store_from_a_newer_sluice_is_refused() {
+        let path = temp_path("future");
+        Connection::open(&path).unwrap().execute_batch("PRAGMA user_version = 99").unwrap();
+        let error = Store::open(&path).err().unwrap();
+        assert!(matches!(&error, AccessError::Unavailable(m) if m.contains("newer")), "{error:?}");
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn a_grant_without_an_end_cannot_be_stored() {
+        let path = temp_path("check");
+        let store = Store::open(&path).unwrap();
+        let conn = store.conn().unwrap();
+        conn.execute_batch(
+            "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
+             relations, reasons, plugins, approver_groups, min_approvals, uses, duration_seconds, status, \
+             created_at_ms, expires_at_ms) VALUES ('r', 'a', 'app', 'read', 's', '[]', 'f', '[]', '[]', '[]', \
+             '[]', 1, 'once', 1, 'approved', 0, 1)",
+        )
+        .unwrap();
+        let forever = conn.execute(
+            "INSERT INTO grants (id, request_id, principal, datasource, fingerprint, uses, created_at_ms, \
+             expires_at_ms) VALUES ('g', 'r', 'a', 'app', 'f', 'once', 10, 10)",
+            [],
+        );
+        assert!(forever.is_err(), "expiry must come after creation");
+        drop(conn);
+        std::fs::remove_file(&path).ok();
+    }
 }

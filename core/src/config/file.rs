@@ -55,6 +55,44 @@ pub struct AccessSection {
     pub default_grant_seconds: Option<u64>,
     /// The longest grant, whatever a plugin suggests, in seconds. Default 28800 (8 h).
     pub max_grant_seconds: u64,
+    /// Refuse access requests without a justification. Default false (break-glass always
+    /// needs one).
+    pub require_justification: bool,
+    /// Roles whose holders may take break-glass access: a grant at once, without approval,
+    /// logged loudly and reviewed after the fact by someone else. Default none: off.
+    pub break_glass_roles: Vec<String>,
+    /// The longest break-glass grant, in seconds. Default 3600.
+    pub break_glass_max_seconds: u64,
+    /// `[[access.templates]]`: role templates people ask for by name. Default none.
+    pub templates: Vec<TemplateSection>,
+}
+
+/// `[[access.templates]]`: a bundle of access granted by name (see the README's "Role
+/// templates").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSection {
+    /// What people ask for, e.g. `debug-read`. Required, unique.
+    pub name: String,
+    /// Shown to requesters and approvers. Required.
+    pub description: String,
+    /// Datasources it applies to. Required, non-empty.
+    pub datasources: Vec<String>,
+    /// Statement kinds it permits (`read`, `insert`, `update`, `delete`, `ddl`, `other`).
+    /// Required, non-empty.
+    pub statements: Vec<String>,
+    /// Relations it permits: `name`, `schema.name`, `*` for a whole part (`public.*`, `*`).
+    /// Required, non-empty; a statement is covered only if every relation it touches matches.
+    pub relations: Vec<String>,
+    /// The database role its statements run as (PostgreSQL `SET LOCAL ROLE`; the login role
+    /// must be a member). Default none: the login role. Only PostgreSQL datasources take one.
+    pub role: Option<String>,
+    /// The longest grant of it, in seconds. Default `max_grant_seconds`, and never more.
+    pub max_duration_seconds: Option<u64>,
+    /// Roles whose holders approve it. Default `[access] approvers`.
+    pub approvers: Option<Vec<String>>,
+    /// Distinct approvals it needs. Default `[access] min_approvals`.
+    pub min_approvals: Option<u32>,
 }
 
 impl Default for AccessSection {
@@ -66,6 +104,10 @@ impl Default for AccessSection {
             pending_ttl_seconds: 3600,
             default_grant_seconds: None,
             max_grant_seconds: 8 * 3600,
+            require_justification: false,
+            break_glass_roles: Vec::new(),
+            break_glass_max_seconds: 3600,
+            templates: Vec::new(),
         }
     }
 }

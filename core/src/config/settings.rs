@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Problems;
-use super::file::{AccessSection, ConfigFile, DatasourceSection, ServerSection};
+use super::file::{AccessSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection};
 use super::policy::{self, PolicySettings};
-use crate::access::AccessSettings;
+use crate::access::{AccessSettings, RelationPattern, RoleTemplate};
 use crate::analyse::{RelationName, StatementKind};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
@@ -174,21 +174,30 @@ pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> 
         .collect();
     let names = policy::datasource_names(&file.datasources);
     let policy = policy::validate(&file.policy, &file.plugins, &names, base_dir, problems);
-    let access = validate_access(&file.access, base_dir, problems);
+    let access = validate_access(&file.access, &file.datasources, base_dir, problems);
     if !problems.is_empty() {
         return None;
     }
     Some(Config { server: server?, auth: auth?, datasources, policy, access })
 }
 
-fn validate_access(s: &AccessSection, base_dir: &Path, problems: &mut Problems) -> AccessSettings {
+fn validate_access(
+    s: &AccessSection,
+    datasources: &BTreeMap<String, DatasourceSection>,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> AccessSettings {
     check_range(problems, "access.min_approvals", u64::from(s.min_approvals), 1, 100);
     check_range(problems, "access.pending_ttl_seconds", s.pending_ttl_seconds, 1, 30 * 86_400);
     check_range(problems, "access.max_grant_seconds", s.max_grant_seconds, 1, 30 * 86_400);
     let default_grant = s.default_grant_seconds.unwrap_or(s.max_grant_seconds.min(3600));
     check_range(problems, "access.default_grant_seconds", default_grant, 1, s.max_grant_seconds.max(1));
+    check_range(problems, "access.break_glass_max_seconds", s.break_glass_max_seconds, 1, 30 * 86_400);
     if s.approvers.iter().any(|g| g.trim().is_empty()) {
         problems.add("access.approvers", "an approver group is empty");
+    }
+    if s.break_glass_roles.iter().any(|g| g.trim().is_empty()) {
+        problems.add("access.break_glass_roles", "a break-glass role is empty");
     }
     AccessSettings {
         store: base_dir.join(&s.store),
@@ -197,7 +206,93 @@ fn validate_access(s: &AccessSection, base_dir: &Path, problems: &mut Problems) 
         pending_ttl: Duration::from_secs(s.pending_ttl_seconds),
         default_grant: Duration::from_secs(default_grant),
         max_grant: Duration::from_secs(s.max_grant_seconds),
+        require_justification: s.require_justification,
+        break_glass_roles: s.break_glass_roles.clone(),
+        break_glass_max: Duration::from_secs(s.break_glass_max_seconds),
+        templates: s
+            .templates
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| validate_template(i, t, s, datasources, problems))
+            .collect(),
     }
+}
+
+fn validate_template(
+    index: usize,
+    t: &TemplateSection,
+    access: &AccessSection,
+    datasources: &BTreeMap<String, DatasourceSection>,
+    problems: &mut Problems,
+) -> Option<RoleTemplate> {
+    let key = |field: &str| format!("access.templates[{index}].{field}");
+    let before = problems.len();
+    if t.name.trim().is_empty() || t.name.contains(char::is_whitespace) {
+        problems.add(key("name"), format!("{:?} must be a non-empty name without spaces", t.name));
+    }
+    if access.templates.iter().take(index).any(|other| other.name == t.name) {
+        problems.add(key("name"), format!("another template is named {:?}", t.name));
+    }
+    if t.datasources.is_empty() {
+        problems.add(key("datasources"), "list the datasources the template applies to");
+    }
+    for name in &t.datasources {
+        match datasources.get(name) {
+            None => problems.add(key("datasources"), format!("no datasource is named {name:?}")),
+            Some(ds) if t.role.is_some() && !matches!(ds.kind.as_str(), "postgres" | "postgresql") => {
+                problems.add(
+                    key("role"),
+                    format!("datasource {name:?} is not PostgreSQL, and only PostgreSQL takes a role"),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    let statements: BTreeSet<StatementKind> = t
+        .statements
+        .iter()
+        .filter_map(|n| {
+            let kind = KINDS.into_iter().find(|k| k.name() == n);
+            if kind.is_none() {
+                problems.add(key("statements"), format!("unknown statement kind {n:?}"));
+            }
+            kind
+        })
+        .collect();
+    if t.statements.is_empty() {
+        problems.add(key("statements"), "list the statement kinds the template permits");
+    }
+    let relations: Vec<RelationPattern> = t
+        .relations
+        .iter()
+        .filter_map(|p| RelationPattern::parse(p).map_err(|e| problems.add(key("relations"), e)).ok())
+        .collect();
+    if t.relations.is_empty() {
+        problems.add(key("relations"), "list the relations the template permits (`*` for all)");
+    }
+    if let Some(role) = &t.role
+        && let Err(e) = check_role(role)
+    {
+        problems.add(key("role"), e);
+    }
+    let max = t.max_duration_seconds.unwrap_or(access.max_grant_seconds);
+    check_range(problems, &key("max_duration_seconds"), max, 1, access.max_grant_seconds.max(1));
+    let min_approvals = t.min_approvals.unwrap_or(access.min_approvals);
+    check_range(problems, &key("min_approvals"), u64::from(min_approvals), 1, 100);
+    if problems.len() != before {
+        return None;
+    }
+    Some(RoleTemplate {
+        name: t.name.clone(),
+        description: t.description.clone(),
+        datasources: t.datasources.iter().cloned().collect(),
+        statements,
+        relations,
+        role: t.role.clone(),
+        max_duration: Duration::from_secs(max),
+        approvers: t.approvers.clone().unwrap_or_else(|| access.approvers.clone()),
+        min_approvals,
+    })
 }
 
 fn validate_server(s: &ServerSection, problems: &mut Problems) -> Option<ServerSettings> {

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
-use super::extract::Caller;
+use super::extract::{Caller, JsonBody};
 use crate::access::{AccessRequest, Decision, Grant, RequestStatus, Scope};
 use crate::auth::Principal;
 use crate::error::Error;
-use crate::gateway::Gateway;
+use crate::gateway::{AskAhead, Gateway};
 
 /// `GET /v1/access-requests` query.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -78,6 +78,32 @@ fn comment(body: &Bytes) -> Result<Option<String>, Error> {
             Err(invalid(format!("the comment is {} bytes; the limit is {MAX_COMMENT_BYTES}", c.len())))
         }
         other => Ok(other),
+    }
+}
+
+/// Ask ahead: file an access request for a statement the policy holds for approval, with a
+/// window, a duration, or as break-glass.
+#[utoipa::path(
+    post,
+    path = "/v1/access-requests",
+    request_body = AskAhead,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request filed (or the identical one pending); break-glass: approved, with its grant", body = AccessRequest),
+        (status = 400, description = "invalid_request: no approval needed, justification missing, duration out of range; or what /v1/query would refuse", body = super::ErrorBody),
+        (status = 403, description = "policy_denied, statement_not_allowed, or forbidden (break-glass without a break-glass role)", body = super::ErrorBody),
+        (status = 503, description = "unavailable: the access store cannot be reached", body = super::ErrorBody),
+    )
+)]
+pub async fn ask(
+    State(gateway): State<Arc<Gateway>>,
+    Caller(caller): Caller,
+    principal: Principal,
+    JsonBody(body): JsonBody<AskAhead>,
+) -> Result<Json<AccessRequest>, ApiError> {
+    match gateway.ask_ahead(&principal, body, &caller).await {
+        Ok(request) => Ok(Json(request)),
+        Err(error) => Err(ApiError { error, trace_id: caller.trace_id }),
     }
 }
 

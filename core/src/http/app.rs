@@ -18,7 +18,7 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
     let body_limit = gateway.server.max_body_bytes;
     Router::new()
         .route("/v1/query", post(routes::query))
-        .route("/v1/access-requests", get(access::list_requests))
+        .route("/v1/access-requests", get(access::list_requests).post(access::ask))
         .route("/v1/access-requests/{id}", get(access::get_request))
         .route("/v1/access-requests/{id}/approve", post(access::approve))
         .route("/v1/access-requests/{id}/reject", post(access::reject))

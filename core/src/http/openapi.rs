@@ -10,6 +10,7 @@ use super::routes;
     info(title = "Sluice", description = "Just-in-time SQL access gateway"),
     paths(
         routes::query,
+        super::access::ask,
         super::access::list_requests,
         super::access::get_request,
         super::access::approve,
@@ -27,6 +28,7 @@ use super::routes;
         super::ErrorDetail,
         super::ApprovalBody,
         super::access::Comment,
+        crate::gateway::AskAhead,
         super::access::RequestList,
         super::access::GrantList,
         crate::access::AccessRequest,

@@ -129,22 +129,26 @@ pub fn query(input: &PolicyInput<'_>) -> wit::Query {
 }
 
 /// A grant as plugins see it: a one-time grant's scope is its exact statement's fingerprint
-/// (`statement:`), a window grant's the fingerprint it covers (`fingerprint:`).
+/// (`statement:`), a window grant's the fingerprint it covers (`fingerprint:`), a role
+/// template's its name (`template:`).
 fn grant(g: &crate::access::Grant) -> wit::Grant {
-    let scope = match g.uses {
-        crate::access::GrantUses::Once => format!("statement:{}", g.statement.fingerprint),
-        crate::access::GrantUses::Window => format!("fingerprint:{}", g.statement.fingerprint),
+    let scope = match (&g.template, &g.statement, g.uses) {
+        (Some(template), ..) => format!("template:{template}"),
+        (None, Some(s), crate::access::GrantUses::Once) => format!("statement:{}", s.fingerprint),
+        (None, Some(s), crate::access::GrantUses::Window) => format!("fingerprint:{}", s.fingerprint),
+        (None, None, _) => String::new(),
     };
+    let mut properties =
+        vec![("request_id".into(), g.request_id.clone()), ("uses".into(), g.uses.name().into())];
+    if let Some(s) = &g.statement {
+        properties.push(("kind".into(), s.kind.clone()));
+    }
     wit::Grant {
         id: g.id.clone(),
         scope,
         expires_at_ms: u64::try_from(g.expires_at_ms).unwrap_or(0),
         approved_by: g.approved_by.clone(),
-        properties: vec![
-            ("request_id".into(), g.request_id.clone()),
-            ("uses".into(), g.uses.name().into()),
-            ("kind".into(), g.statement.kind.clone()),
-        ],
+        properties,
     }
 }
 
