@@ -616,10 +616,11 @@ async fn a_role_template_grant_runs_its_statements_as_its_role_until_it_expires(
 }
 
 #[tokio::test]
-async fn role_templates_are_validated_at_start_up() {
+async fn role_templates_and_webhooks_are_validated_at_start_up() {
     let dir = TempDir::new();
     let template = "[[access.templates]]\nname = \"t1\"\ndescription = \"x\"\ndatasources = [\"free\", \"nope\"]\n\
-                    statements = [\"read\", \"fly\"]\nrelations = [\"a.b.c\"]\nrole = \"r\"\nmax_duration_seconds = 999999\n";
+                    statements = [\"read\", \"fly\"]\nrelations = [\"a.b.c\"]\nrole = \"r\"\nmax_duration_seconds = 999999\n\
+                    [[access.webhooks]]\nname = \"w\"\nurl = \"ftp://x\"\nevents = [\"request.eaten\"]\n";
     let error =
         sluice_core::config::parse(&config(SQLITE, template), &dir.path().join("sluice.toml"), |_| None)
             .err()
@@ -631,7 +632,94 @@ async fn role_templates_are_validated_at_start_up() {
         "access.templates[0].statements: unknown statement kind \"fly\"",
         "access.templates[0].relations",
         "access.templates[0].max_duration_seconds",
+        "access.webhooks[0].url",
+        "access.webhooks[0].secret: required for json webhooks",
+        "access.webhooks[0].events: unknown event \"request.eaten\"",
     ] {
         assert!(error.contains(needle), "{needle:?} not in {error}");
     }
+}
+
+/// What a test webhook receiver got: `(path, signature header, event id header, body)`.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Option<String>, Option<String>, String)>>>;
+
+/// Serves `POST /json` and `POST /slack` on `listener`, recording every call.
+fn receive(listener: tokio::net::TcpListener, received: Received) -> tokio::task::JoinHandle<()> {
+    use axum::http::HeaderMap;
+    let record = move |path: &'static str| {
+        let received = received.clone();
+        move |headers: HeaderMap, body: String| {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            received.lock().unwrap().push((
+                path.to_string(),
+                header("sluice-signature"),
+                header("sluice-event-id"),
+                body,
+            ));
+            async { StatusCode::NO_CONTENT }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/json", axum::routing::post(record("json")))
+        .route("/slack", axum::routing::post(record("slack")));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    })
+}
+
+#[tokio::test]
+async fn webhooks_get_every_event_once_after_an_outage_and_a_restart() {
+    const SECRET: &str = "webhook-secret-for-the-test";
+    // A port nobody listens on yet: the receiver is down while the events happen.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let webhooks = format!(
+        "[[access.webhooks]]\nname = \"security\"\nurl = \"http://127.0.0.1:{port}/json\"\nsecret = \"{SECRET}\"\n\
+         [[access.webhooks]]\nname = \"chat\"\nurl = \"http://127.0.0.1:{port}/slack\"\nformat = \"slack\"\n\
+         events = [\"request.created\", \"request.break_glass\"]\n"
+    );
+    let dir = TempDir::new();
+    let first = start_in(dir.path(), &webhooks).await;
+    let insert = "INSERT INTO t (id, v) VALUES (40, 'w')";
+    let id = held(&first, insert).await["id"].as_str().unwrap().to_string();
+    let (_, approved) = review(&first, DBA1, &id, "approve").await;
+    let (status, _) = run(&first, KEY, insert).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/v1/grants/{}/revoke", approved["grant_id"].as_str().unwrap());
+    let (status, _) = first.call("POST", &path, DBA2, None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Let the worker fail at least once, then stop this Sluice.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    drop(first);
+
+    let received = Received::default();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let server = receive(listener, received.clone());
+    let second = start_in(dir.path(), &webhooks).await;
+    let expected = ["request.created", "request.approved", "grant.used", "grant.revoked"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while received.lock().unwrap().len() < expected.len() + 1 {
+        assert!(Instant::now() < deadline, "not delivered: {:?}", received.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Nothing more arrives: each was delivered once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let calls = received.lock().unwrap().clone();
+    let json_calls: Vec<_> = calls.iter().filter(|(path, ..)| path == "json").collect();
+    let mut types: Vec<String> = Vec::new();
+    for (_, signature, event_id, body) in &json_calls {
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(event_id.as_deref(), event["id"].as_str());
+        let at = event["at_ms"].as_i64().unwrap();
+        let expected_signature = sluice_core::access::notify::signature(SECRET, at, body);
+        assert_eq!(signature.as_deref(), Some(expected_signature.as_str()), "{body}");
+        types.push(event["type"].as_str().unwrap().to_string());
+    }
+    assert_eq!(types, expected, "in order, once each");
+    let slack: Vec<_> = calls.iter().filter(|(path, ..)| path == "slack").collect();
+    assert_eq!(slack.len(), 1, "the chat webhook wants only creations: {slack:?}");
+    let text: Value = serde_json::from_str(&slack[0].3).unwrap();
+    assert!(text["text"].as_str().unwrap().contains("request.created"), "{text}");
+    assert!(slack[0].1.is_none(), "a webhook without a secret is not signed");
+    drop(second);
+    server.abort();
 }

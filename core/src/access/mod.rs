@@ -31,6 +31,7 @@
 //! plugins never ask for approval never creates it, and a store that cannot be opened fails the
 //! statements that need it with `503 unavailable` while every other statement runs as before.
 
+pub mod notify;
 mod review;
 pub mod store;
 mod template;
@@ -41,6 +42,7 @@ use std::time::Duration;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use notify::{EventKind, Webhook, WebhookFormat};
 pub use review::{Decision, may_see};
 pub use store::Store;
 pub use template::{RelationPattern, RoleTemplate};
@@ -81,6 +83,8 @@ pub struct AccessSettings {
     pub break_glass_max: Duration,
     /// Role templates, by configured order.
     pub templates: Vec<RoleTemplate>,
+    /// Webhooks told of every transition they want.
+    pub webhooks: Vec<Webhook>,
 }
 
 impl AccessSettings {
@@ -353,12 +357,23 @@ pub enum Coverage {
 pub struct Access {
     settings: AccessSettings,
     store: tokio::sync::OnceCell<Arc<Store>>,
+    /// The webhook worker, stopped when this is dropped.
+    _delivery: Option<Watch>,
 }
 
 impl Access {
-    /// Access with `settings`; touches nothing on disk yet.
+    /// Access with `settings`; touches nothing on disk yet. With webhooks configured and a
+    /// Tokio runtime current, starts the worker that delivers the outbox (including what an
+    /// earlier process left undelivered).
     pub fn new(settings: AccessSettings) -> Self {
-        Access { settings, store: tokio::sync::OnceCell::new() }
+        let delivery = match (settings.webhooks.is_empty(), tokio::runtime::Handle::try_current()) {
+            (false, Ok(runtime)) => {
+                let task = notify::deliver(settings.store.clone(), settings.webhooks.clone());
+                Some(Watch(runtime.spawn(task)))
+            }
+            _ => None,
+        };
+        Access { settings, store: tokio::sync::OnceCell::new(), _delivery: delivery }
     }
 
     /// The settings.
@@ -374,8 +389,8 @@ impl Access {
     pub async fn store(&self) -> Result<&Arc<Store>, AccessError> {
         self.store
             .get_or_try_init(|| async {
-                let path = self.settings.store.clone();
-                blocking(move || Store::open(&path).map(Arc::new)).await
+                let (path, webhooks) = (self.settings.store.clone(), self.settings.webhooks.clone());
+                blocking(move || Store::open(&path).map(|s| Arc::new(s.with_webhooks(webhooks)))).await
             })
             .await
     }

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
 
+use super::notify::{Due, Event, EventKind, Webhook, backoff_ms};
 use super::review::{self, Decision};
 use super::{
     AccessError, AccessRequest, AccessSettings, Coverage, Covered, Grant, GrantUses, Millis, NewRequest,
@@ -78,6 +79,25 @@ ALTER TABLE access_requests ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0 CH
 ALTER TABLE access_requests ADD COLUMN template TEXT;
 ALTER TABLE grants ADD COLUMN template TEXT;
 "#,
+    r#"
+-- The outbox: each transition's event, written with it, and one delivery per webhook.
+CREATE TABLE outbox (
+    id    TEXT PRIMARY KEY,
+    kind  TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    body  TEXT NOT NULL
+);
+CREATE TABLE outbox_deliveries (
+    event_id        TEXT NOT NULL REFERENCES outbox (id),
+    webhook         TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_at_ms      INTEGER NOT NULL,
+    delivered_at_ms INTEGER,
+    last_error      TEXT,
+    PRIMARY KEY (event_id, webhook)
+);
+CREATE INDEX outbox_due ON outbox_deliveries (next_at_ms) WHERE delivered_at_ms IS NULL;
+"#,
 ];
 
 /// Most requests a listing returns.
@@ -95,6 +115,8 @@ pub struct Store {
     any_grants: AtomicBool,
     /// When the store was last asked whether any grant exists.
     checked_at_ms: AtomicI64,
+    /// Webhooks that get an outbox delivery for each transition they want.
+    webhooks: Vec<Webhook>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AccessError {
@@ -131,9 +153,110 @@ impl Store {
             conn: Mutex::new(conn),
             any_grants: AtomicBool::new(false),
             checked_at_ms: AtomicI64::new(Millis::MIN),
+            webhooks: Vec::new(),
         };
         store.may_hold_grants(super::now_ms())?;
         Ok(store)
+    }
+
+    /// The store, writing an outbox delivery for `webhooks` with each transition they want.
+    pub fn with_webhooks(mut self, webhooks: Vec<Webhook>) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    /// Writes `event` to the outbox, with a delivery for each webhook that wants it, inside the
+    /// caller's transaction `conn`. Nothing when no webhook wants it.
+    fn emit(&self, conn: &Connection, event: Event) -> Result<(), AccessError> {
+        let wanted: Vec<&Webhook> = self.webhooks.iter().filter(|w| w.wants(event.kind)).collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let summary = event.summary();
+        let mut body = serde_json::to_value(&event).map_err(unavailable)?;
+        if let Some(object) = body.as_object_mut() {
+            object.insert("summary".into(), summary.into());
+        }
+        conn.execute(
+            "INSERT INTO outbox (id, kind, at_ms, body) VALUES (?1, ?2, ?3, ?4)",
+            params![event.id, event.kind.name(), event.at_ms, body.to_string()],
+        )
+        .map_err(unavailable)?;
+        for webhook in wanted {
+            conn.execute(
+                "INSERT INTO outbox_deliveries (event_id, webhook, next_at_ms) VALUES (?1, ?2, ?3)",
+                params![event.id, webhook.name, event.at_ms],
+            )
+            .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Deliveries due at `now`, oldest event first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn due_deliveries(&self, now: Millis, limit: usize) -> Result<Vec<Due>, AccessError> {
+        let conn = self.conn()?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT d.event_id, d.webhook, o.body, d.attempts, o.at_ms FROM outbox_deliveries d \
+                 JOIN outbox o ON o.id = d.event_id WHERE d.delivered_at_ms IS NULL AND d.next_at_ms <= ?1 \
+                 ORDER BY o.at_ms, o.id LIMIT ?2",
+            )
+            .map_err(unavailable)?;
+        stmt.query_map(params![now, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            Ok(Due {
+                event_id: r.get(0)?,
+                webhook: r.get(1)?,
+                body: r.get(2)?,
+                attempts: r.get(3)?,
+                at_ms: r.get(4)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(unavailable)
+    }
+
+    /// Records an attempt of `due`: delivered, or failed with `error` and due again later.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn mark_delivery(&self, due: &Due, error: Option<String>, now: Millis) -> Result<(), AccessError> {
+        let conn = self.conn()?;
+        match error {
+            None => conn.execute(
+                "UPDATE outbox_deliveries SET attempts = attempts + 1, delivered_at_ms = ?3, last_error = NULL \
+                 WHERE event_id = ?1 AND webhook = ?2",
+                params![due.event_id, due.webhook, now],
+            ),
+            Some(error) => conn.execute(
+                "UPDATE outbox_deliveries SET attempts = attempts + 1, next_at_ms = ?3, last_error = ?4 \
+                 WHERE event_id = ?1 AND webhook = ?2",
+                params![due.event_id, due.webhook, now.saturating_add(backoff_ms(due.attempts)), error],
+            ),
+        }
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Records the expiry of every pending request whose time has passed, with its event.
+    fn expire(&self, conn: &Connection, now: Millis) -> Result<(), AccessError> {
+        let ids: Vec<String> = conn
+            .prepare_cached("SELECT id FROM access_requests WHERE status = 'pending' AND expires_at_ms <= ?1")
+            .and_then(|mut stmt| stmt.query_map(params![now], |r| r.get(0))?.collect())
+            .map_err(unavailable)?;
+        for id in ids {
+            conn.execute(
+                "UPDATE access_requests SET status = 'expired', decided_at_ms = expires_at_ms WHERE id = ?1",
+                params![id],
+            )
+            .map_err(unavailable)?;
+            let mut event = Event::new(EventKind::Expired, now, None);
+            event.request = load_request(conn, &id, now)?;
+            self.emit(conn, event)?;
+        }
+        Ok(())
     }
 
     /// True when this store held no grant at all a moment ago; never blocks.
@@ -213,7 +336,13 @@ impl Store {
                     .as_ref()
                     .is_some_and(|s| s.text == statement.text && s.params == statement.params)
         };
+        let used_event = |grant: &Grant| {
+            let mut event = Event::new(EventKind::Used, now, Some(principal));
+            event.grant = Some(grant.clone());
+            self.emit(&tx, event)
+        };
         let coverage = if let Some(grant) = window {
+            used_event(grant)?;
             Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
         } else if let Some(grant) = candidates.iter().filter(exact).find(|g| g.used_at_ms.is_none()) {
             let used = tx
@@ -225,6 +354,7 @@ impl Store {
             if used != 1 {
                 return Err(unavailable("a one-time grant changed inside its transaction"));
             }
+            used_event(grant)?;
             Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
         } else if let Some(grant) = candidates.iter().find(exact) {
             Coverage::Used { grant_id: grant.id.clone() }
@@ -247,7 +377,7 @@ impl Store {
     ) -> Result<AccessRequest, AccessError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        expire(&tx, now)?;
+        self.expire(&tx, now)?;
         let s = &new.statement;
         // Break-glass is never folded into another request: each use is its own record.
         let existing: Option<String> = match new.break_glass {
@@ -320,6 +450,10 @@ impl Store {
                     insert_grant(&tx, &id, new, duration, now)?;
                     self.any_grants.store(true, Ordering::Release);
                 }
+                let kind = if new.break_glass { EventKind::BreakGlass } else { EventKind::Created };
+                let mut event = Event::new(kind, now, Some(&new.principal));
+                event.request = load_request(&tx, &id, now)?;
+                self.emit(&tx, event)?;
                 id
             }
         };
@@ -380,7 +514,7 @@ impl Store {
     ) -> Result<AccessRequest, AccessError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        expire(&tx, now)?;
+        self.expire(&tx, now)?;
         let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
         review::check(&request, reviewer)?;
         tx.execute(
@@ -433,6 +567,16 @@ impl Store {
             granted = true;
         }
         let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
+        let kind = match (decision, request.status) {
+            (Decision::Reject, _) => Some(EventKind::Rejected),
+            (Decision::Approve, RequestStatus::Approved) => Some(EventKind::Approved),
+            (Decision::Approve, _) => None,
+        };
+        if let Some(kind) = kind {
+            let mut event = Event::new(kind, now, Some(&reviewer.id));
+            event.request = Some(request.clone());
+            self.emit(&tx, event)?;
+        }
         tx.commit().map_err(unavailable)?;
         if granted {
             self.any_grants.store(true, Ordering::Release);
@@ -494,6 +638,9 @@ impl Store {
         .map_err(unavailable)?;
         let grant =
             select_grants(&tx, "WHERE g.id = ?1", params![id])?.into_iter().next().ok_or_else(not_found)?;
+        let mut event = Event::new(EventKind::Revoked, now, Some(&by.id));
+        event.grant = Some(grant.clone());
+        self.emit(&tx, event)?;
         tx.commit().map_err(unavailable)?;
         Ok(grant)
     }
@@ -552,17 +699,6 @@ fn migrate(conn: &mut Connection) -> Result<(), AccessError> {
         tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(unavailable)?;
     }
     tx.commit().map_err(unavailable)
-}
-
-/// Records the expiry of every pending request whose time has passed.
-fn expire(conn: &Connection, now: Millis) -> Result<(), AccessError> {
-    conn.execute(
-        "UPDATE access_requests SET status = 'expired', decided_at_ms = expires_at_ms \
-         WHERE status = 'pending' AND expires_at_ms <= ?1",
-        params![now],
-    )
-    .map_err(unavailable)?;
-    Ok(())
 }
 
 fn set_status(conn: &Connection, id: &str, status: RequestStatus, now: Millis) -> Result<(), AccessError> {

@@ -65,6 +65,26 @@ pub struct AccessSection {
     pub break_glass_max_seconds: u64,
     /// `[[access.templates]]`: role templates people ask for by name. Default none.
     pub templates: Vec<TemplateSection>,
+    /// `[[access.webhooks]]`: receivers of access events. Default none.
+    pub webhooks: Vec<WebhookSection>,
+}
+
+/// `[[access.webhooks]]`: where access events are posted (see the README's "Notifications").
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// A unique name; deliveries are recorded per name, so renaming one starts it afresh.
+    pub name: String,
+    /// `https://...` (or `http://` on a trusted network).
+    pub url: String,
+    /// `json` (default: the event, signed) or `slack` (a Slack incoming webhook's `{"text"}`).
+    pub format: Option<String>,
+    /// The HMAC-SHA256 signing secret, at least 16 bytes; required for `json`. Security: use
+    /// `${ENV}` rather than writing it here.
+    pub secret: Option<String>,
+    /// The events it receives (`request.created`, `request.approved`, `request.rejected`,
+    /// `request.expired`, `request.break_glass`, `grant.revoked`, `grant.used`). Default all.
+    pub events: Option<Vec<String>>,
 }
 
 /// `[[access.templates]]`: a bundle of access granted by name (see the README's "Role
@@ -108,6 +128,7 @@ impl Default for AccessSection {
             break_glass_roles: Vec::new(),
             break_glass_max_seconds: 3600,
             templates: Vec::new(),
+            webhooks: Vec::new(),
         }
     }
 }

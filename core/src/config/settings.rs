@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::Problems;
-use super::file::{AccessSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection};
+use super::file::{
+    AccessSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection, WebhookSection,
+};
 use super::policy::{self, PolicySettings};
-use crate::access::{AccessSettings, RelationPattern, RoleTemplate};
+use crate::access::{AccessSettings, EventKind, RelationPattern, RoleTemplate, Webhook, WebhookFormat};
 use crate::analyse::{RelationName, StatementKind};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
@@ -215,7 +217,64 @@ fn validate_access(
             .enumerate()
             .filter_map(|(i, t)| validate_template(i, t, s, datasources, problems))
             .collect(),
+        webhooks: s
+            .webhooks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| validate_webhook(i, w, s, problems))
+            .collect(),
     }
+}
+
+fn validate_webhook(
+    index: usize,
+    w: &WebhookSection,
+    access: &AccessSection,
+    problems: &mut Problems,
+) -> Option<Webhook> {
+    let key = |field: &str| format!("access.webhooks[{index}].{field}");
+    let before = problems.len();
+    if w.name.trim().is_empty() {
+        problems.add(key("name"), "must not be empty");
+    }
+    if access.webhooks.iter().take(index).any(|other| other.name == w.name) {
+        problems.add(key("name"), format!("another webhook is named {:?}", w.name));
+    }
+    if !(w.url.starts_with("https://") || w.url.starts_with("http://")) {
+        problems.add(key("url"), "must be an http:// or https:// URL");
+    }
+    let format = match w.format.as_deref() {
+        None | Some("json") => WebhookFormat::Json,
+        Some("slack") => WebhookFormat::Slack,
+        Some(other) => {
+            problems.add(key("format"), format!("{other:?} is neither \"json\" nor \"slack\""));
+            WebhookFormat::Json
+        }
+    };
+    match (&w.secret, format) {
+        (Some(secret), _) if secret.len() < 16 => problems.add(key("secret"), "must be at least 16 bytes"),
+        (None, WebhookFormat::Json) => {
+            problems.add(key("secret"), "required for json webhooks: receivers verify the signature")
+        }
+        _ => {}
+    }
+    let events = match &w.events {
+        None => EventKind::ALL.to_vec(),
+        Some(names) => names
+            .iter()
+            .filter_map(|n| {
+                let kind = EventKind::parse(n);
+                if kind.is_none() {
+                    problems.add(key("events"), format!("unknown event {n:?}"));
+                }
+                kind
+            })
+            .collect(),
+    };
+    if problems.len() != before {
+        return None;
+    }
+    Some(Webhook { name: w.name.clone(), url: w.url.clone(), format, secret: w.secret.clone(), events })
 }
 
 fn validate_template(
