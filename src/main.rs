@@ -38,6 +38,96 @@ enum Command {
     /// Write and test policy plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Access requests and grants on a running Sluice: ask, review, revoke.
+    Access {
+        /// Sluice's base URL.
+        #[arg(long, global = true, env = "SLUICE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Your API key or JWT.
+        #[arg(long, global = true, env = "SLUICE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Print the API's JSON instead of tables.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: AccessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccessCommand {
+    /// Requests you filed or may review, newest first.
+    List {
+        /// pending, approved, rejected or expired.
+        #[arg(long)]
+        status: Option<String>,
+        /// mine, review (pending ones you may approve, break-glass uses to review) or all.
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// One request, with its reviews.
+    Show {
+        /// The request's id.
+        id: String,
+    },
+    /// Ask ahead for a statement (`--sql`) or a role template (`--template`).
+    Request {
+        /// The datasource.
+        #[arg(long)]
+        datasource: String,
+        /// The statement, as you will send it.
+        #[arg(long, conflicts_with = "template", required_unless_present = "template")]
+        sql: Option<String>,
+        /// A parameter of the statement, as JSON (`42`, `'"text"'`); text that is not JSON is a
+        /// string. Repeat in order.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// A role template instead of a statement.
+        #[arg(long)]
+        template: Option<String>,
+        /// Why; shown to approvers.
+        #[arg(long)]
+        justification: Option<String>,
+        /// Any statement of this shape until the grant expires, instead of exactly this one once.
+        #[arg(long)]
+        window: bool,
+        /// How long the grant should last, seconds.
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Take the grant now, without approval (needs a break-glass role and a justification).
+        #[arg(long)]
+        break_glass: bool,
+    },
+    /// Approve a request.
+    Approve {
+        /// The request's id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Reject a request.
+    Reject {
+        /// The request's id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Grants you hold or may revoke.
+    Grants {
+        /// Include used, revoked and expired grants.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a grant; a statement running under it stops.
+    Revoke {
+        /// The grant's id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -107,6 +197,7 @@ fn main() -> ExitCode {
                 .context("reading the key from standard input")
         }
         Command::Plugin(command) => plugin(command),
+        Command::Access { url, token, json, command } => access(url, token, json, command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,6 +237,51 @@ fn plugin(command: PluginCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn access(url: String, token: Option<String>, json: bool, command: AccessCommand) -> anyhow::Result<()> {
+    use sluice::access::Action;
+    let token = token.context("no token: pass --token or set SLUICE_TOKEN")?;
+    let action = match command {
+        AccessCommand::List { status, scope } => Action::List { status, scope },
+        AccessCommand::Show { id } => Action::Show { id },
+        AccessCommand::Request {
+            datasource,
+            sql,
+            params,
+            template,
+            justification,
+            window,
+            duration,
+            break_glass,
+        } => {
+            let params: Vec<serde_json::Value> = params
+                .into_iter()
+                .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p)))
+                .collect();
+            let mut body = serde_json::json!({ "datasource": datasource, "break_glass": break_glass });
+            let fields = [
+                ("sql", sql.map(serde_json::Value::from)),
+                ("template", template.map(serde_json::Value::from)),
+                ("params", (!params.is_empty()).then(|| serde_json::Value::from(params))),
+                ("justification", justification.map(serde_json::Value::from)),
+                ("uses", window.then(|| serde_json::Value::from("window"))),
+                ("duration_seconds", duration.map(serde_json::Value::from)),
+            ];
+            for (name, value) in fields {
+                if let (Some(value), Some(object)) = (value, body.as_object_mut()) {
+                    object.insert(name.into(), value);
+                }
+            }
+            Action::Request { body }
+        }
+        AccessCommand::Approve { id, comment } => Action::Review { id, decision: "approve", comment },
+        AccessCommand::Reject { id, comment } => Action::Review { id, decision: "reject", comment },
+        AccessCommand::Grants { all } => Action::Grants { all },
+        AccessCommand::Revoke { id, reason } => Action::Revoke { id, reason },
+    };
+    let target = sluice::access::Target { url, token, json };
+    runtime()?.block_on(sluice::access::run(&target, action, &mut std::io::stdout().lock()))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

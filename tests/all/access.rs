@@ -723,3 +723,94 @@ async fn webhooks_get_every_event_once_after_an_outage_and_a_restart() {
     drop(second);
     server.abort();
 }
+
+/// Runs `sluice access <args>` against `url` as `token` (none when `None`); returns success,
+/// standard output and standard error.
+async fn cli(url: &str, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+    command.arg("access").args(args).env("SLUICE_URL", url).env_remove("SLUICE_TOKEN");
+    if let Some(token) = token {
+        command.env("SLUICE_TOKEN", token);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_asks_reviews_lists_and_revokes() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n")
+        .unwrap();
+    let config =
+        sluice_core::config::parse(&config(SQLITE, ""), &dir.path().join("sluice.toml"), |_| None).unwrap();
+    let gateway = sluice::build_gateway(config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sluice::server::serve(gateway, listener, async {
+        let _ = stopped.await;
+    }));
+
+    let (ok, out, err) = cli(
+        &url,
+        Some(KEY),
+        &[
+            "request",
+            "--datasource",
+            "app",
+            "--sql",
+            "DELETE FROM t WHERE id = ?",
+            "--param",
+            "1",
+            "--justification",
+            "ticket 8",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let request: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(request["status"], "pending");
+    assert_eq!(request["statement"]["params"], json!([1]));
+    let id = request["id"].as_str().unwrap().to_string();
+
+    let (ok, out, err) = cli(&url, Some(DBA1), &["list", "--scope", "review"]).await;
+    assert!(ok, "{err}");
+    let header = out.lines().next().unwrap();
+    assert!(header.starts_with("ID") && header.contains("APPROVALS") && header.contains("WHAT"), "{out}");
+    let row = out.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{id} not in {out}"));
+    for cell in ["pending", "tester", "app", "0/1", "in 59m", "DELETE FROM t WHERE id = ?"] {
+        assert!(row.contains(cell), "{cell:?} not in {row:?}");
+    }
+
+    let (ok, _, err) = cli(&url, Some(KEY), &["approve", &id, "--comment", "mine"]).await;
+    assert!(!ok);
+    assert!(err.contains("forbidden (403)"), "{err}");
+    let (ok, out, err) = cli(&url, Some(DBA1), &["approve", &id, "--comment", "checked"]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("status:         approved"), "{out}");
+    assert!(out.contains("review:         approve by dba1"), "{out}");
+    let grant = out.lines().find_map(|l| l.strip_prefix("grant:          ")).unwrap().to_string();
+
+    let (ok, out, _) = cli(&url, Some(KEY), &["grants"]).await;
+    assert!(ok);
+    let row = out.lines().find(|l| l.starts_with(&grant)).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains("live") && row.contains("once") && row.contains("dba1"), "{row}");
+    let (ok, out, err) = cli(&url, Some(DBA1), &["revoke", &grant, "--reason", "done"]).await;
+    assert!(ok, "{err}");
+    assert!(out.lines().any(|l| l.starts_with(&grant) && l.contains("revoked")), "{out}");
+
+    let (ok, _, err) = cli(&url, Some(KEY), &["show", "no-such-request"]).await;
+    assert!(!ok);
+    assert!(err.contains("not_found (404)"), "{err}");
+    let (ok, _, err) = cli(&url, None, &["list"]).await;
+    assert!(!ok);
+    assert!(err.contains("no token"), "{err}");
+    let (ok, _, err) = cli("http://127.0.0.1:1", Some(KEY), &["list"]).await;
+    assert!(!ok);
+    assert!(err.contains("cannot reach Sluice"), "{err}");
+
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
