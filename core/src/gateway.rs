@@ -500,6 +500,7 @@ impl Gateway {
         caller: &RequestContext,
     ) -> Result<AccessRequest, Error> {
         let settings = self.access.settings();
+        check_justification(ask.justification.as_deref())?;
         let justification = ask.justification.as_deref().map(str::trim).filter(|j| !j.is_empty());
         if justification.is_none() && (settings.require_justification || ask.break_glass) {
             return Err(Error::InvalidRequest(match ask.break_glass {
@@ -560,6 +561,7 @@ impl Gateway {
                 template: Some(template.name.clone()),
                 max_seconds: Some(template.max_duration.as_secs()),
                 min_approvals: Some(template.min_approvals),
+                per_group: Some(template.approval_per_group),
                 reasons: vec![format!("role template {}: {}", template.name, template.description)],
                 plugins: Vec::new(),
                 approver_groups: template.approvers.clone(),
@@ -625,6 +627,7 @@ impl Gateway {
             template: None,
             max_seconds: None,
             min_approvals: None,
+            per_group: None,
             reasons: asked.reasons.clone(),
             plugins: asked.plugins.clone(),
             approver_groups: asked.approver_groups.iter().cloned().collect(),
@@ -651,6 +654,7 @@ impl Gateway {
         asked: ApprovalRequest,
     ) -> Result<Covered, Error> {
         let statement = asked_statement(datasource, analysis, request);
+        check_justification(request.justification.as_deref())?;
         match self.access.cover(&principal.id, &statement).await? {
             Coverage::Covered(covered) => {
                 tracing::info!(grant = covered.grant_id.as_str(), "access grant used");
@@ -672,6 +676,7 @@ impl Gateway {
                     template: None,
                     max_seconds: None,
                     min_approvals: None,
+                    per_group: None,
                     requested_seconds: None,
                     uses: GrantUses::Once,
                     break_glass: false,
@@ -748,6 +753,20 @@ fn effective_principal<'p>(principal: &'p Principal, grants: &[Grant]) -> std::b
         }
     }
     std::borrow::Cow::Owned(effective)
+}
+
+/// Longest justification an access request keeps, in bytes.
+const MAX_JUSTIFICATION_BYTES: usize = 4096;
+
+/// Refuses a justification too long to record.
+fn check_justification(justification: Option<&str>) -> Result<(), Error> {
+    match justification {
+        Some(j) if j.len() > MAX_JUSTIFICATION_BYTES => Err(Error::InvalidRequest(format!(
+            "the justification is {} bytes; the limit is {MAX_JUSTIFICATION_BYTES}",
+            j.len()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// What an access request records of the statement it asks to run.

@@ -18,6 +18,8 @@ const DBA2: &str = "sk_test_access_dba_two";
 const SELFISH: &str = "sk_test_access_dba_asking";
 /// A principal with the break-glass role `oncall`.
 const ONCALL: &str = "sk_test_access_oncall";
+/// A principal with the role `security` only.
+const SECURITY: &str = "sk_test_access_security";
 
 /// API keys for two approvers and an approver who also asks.
 fn approver_keys() -> String {
@@ -28,8 +30,10 @@ fn approver_keys() -> String {
         )
     };
     let oncall = format!(
-        "\n[[auth.api_keys]]\nid = \"oncall\"\nhash = \"{}\"\nroles = [\"oncall\"]\n",
-        sluice_core::auth::hash_api_key(ONCALL)
+        "\n[[auth.api_keys]]\nid = \"oncall\"\nhash = \"{}\"\nroles = [\"oncall\"]\n\
+         \n[[auth.api_keys]]\nid = \"sec\"\nhash = \"{}\"\nroles = [\"security\"]\n",
+        sluice_core::auth::hash_api_key(ONCALL),
+        sluice_core::auth::hash_api_key(SECURITY)
     );
     format!("{}{}{}{oncall}", key("dba1", DBA1), key("dba2", DBA2), key("selfish", SELFISH))
 }
@@ -813,4 +817,50 @@ async fn the_cli_asks_reviews_lists_and_revokes() {
 
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn one_approval_per_group_when_a_template_asks_for_it() {
+    let dir = TempDir::new();
+    let template = "[[access.templates]]\nname = \"sensitive\"\ndescription = \"Everything\"\n\
+                    datasources = [\"app\"]\nstatements = [\"read\"]\nrelations = [\"*\"]\n\
+                    approvers = [\"dba\", \"security\"]\nmin_approvals = 2\napproval_per_group = true\n";
+    let sluice = start_in(dir.path(), template).await;
+    let (status, request) = ask(&sluice, KEY, json!({"datasource": "app", "template": "sensitive"})).await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    assert_eq!(request["per_group"], true);
+    let id = request["id"].as_str().unwrap();
+    let (_, after) = review(&sluice, DBA1, id, "approve").await;
+    assert_eq!(after["status"], "pending");
+    let (_, after) = review(&sluice, DBA2, id, "approve").await;
+    assert_eq!(after["status"], "pending", "two approvals, but nobody from `security`: {after}");
+    assert_eq!(after["reviews"][1]["groups"], json!(["dba"]));
+    let (status, after) = review(&sluice, SECURITY, id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["status"], "approved");
+    let (status, body) = run(&sluice, KEY, "SELECT count(*) AS n FROM t").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn pending_requests_per_principal_are_capped_and_justifications_bounded() {
+    let dir = TempDir::new();
+    let sluice = start_in(dir.path(), "max_pending_per_principal = 2").await;
+    held(&sluice, "DELETE FROM t WHERE id = 1").await;
+    held(&sluice, "DELETE FROM t WHERE id = 2").await;
+    // Asking again for a pending one joins it; a third is refused.
+    held(&sluice, "DELETE FROM t WHERE id = 2").await;
+    let (status, body) = run(&sluice, KEY, "DELETE FROM t WHERE id = 3").await;
+    assert_error(status, &body, "conflict");
+    assert!(body["error"]["message"].as_str().unwrap().contains("2 pending"), "{body}");
+    // Other principals are not affected.
+    let (status, _) = run(&sluice, KEY_TENANT_2, "DELETE FROM t WHERE id = 3").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    let long = "x".repeat(5000);
+    let body = json!({"datasource": "app", "sql": "DELETE FROM t WHERE id = 4", "justification": long});
+    let (status, answer) = sluice.call("POST", "/v1/query", KEY_TENANT_2, Some(body.clone())).await;
+    assert_error(status, &answer, "invalid_request");
+    let (status, answer) = ask(&sluice, KEY_TENANT_2, body).await;
+    assert_error(status, &answer, "invalid_request");
 }

@@ -69,6 +69,8 @@ pub struct AccessSettings {
     pub approvers: Vec<String>,
     /// Distinct approvals a request needs.
     pub min_approvals: u32,
+    /// Approvals must also include one by a holder of each of the request's approver groups.
+    pub approval_per_group: bool,
     /// How long a request stays pending before it expires.
     pub pending_ttl: Duration,
     /// A grant's duration when the plugins suggested none.
@@ -77,6 +79,8 @@ pub struct AccessSettings {
     pub max_grant: Duration,
     /// Requests must carry a justification.
     pub require_justification: bool,
+    /// Pending requests one principal may have at once.
+    pub max_pending_per_principal: u32,
     /// Roles whose holders may take break-glass access; empty turns break-glass off.
     pub break_glass_roles: Vec<String>,
     /// The longest break-glass grant.
@@ -199,6 +203,8 @@ pub struct Review {
     pub comment: Option<String>,
     /// When, milliseconds since the Unix epoch (UTC).
     pub at_ms: Millis,
+    /// The request's approver groups the reviewer held.
+    pub groups: Vec<String>,
 }
 
 /// An access request and its reviews.
@@ -222,6 +228,8 @@ pub struct AccessRequest {
     pub approver_groups: Vec<String>,
     /// Distinct approvals needed.
     pub min_approvals: u32,
+    /// Whether the approvals must also include one by a holder of each approver group.
+    pub per_group: bool,
     /// The requester's justification.
     pub justification: Option<String>,
     /// What the grant will allow.
@@ -312,6 +320,8 @@ pub struct NewRequest {
     pub max_seconds: Option<u64>,
     /// The template's approvals needed (default `[access] min_approvals`).
     pub min_approvals: Option<u32>,
+    /// The template's one-approval-per-group rule (default `[access] approval_per_group`).
+    pub per_group: Option<bool>,
     /// The plugins' reasons.
     pub reasons: Vec<String>,
     /// The plugins that asked.

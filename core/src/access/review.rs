@@ -118,6 +118,7 @@ mod tests {
             plugins: vec![],
             approver_groups: vec!["dba".into()],
             min_approvals: 1,
+            per_group: false,
             justification: None,
             uses: GrantUses::Once,
             duration_seconds: 60,
@@ -154,6 +155,7 @@ mod tests {
             decision: Decision::Approve,
             comment: None,
             at_ms: 1,
+            groups: vec!["dba".into()],
         });
         assert!(matches!(check(&reviewed, &principal("bob", &["dba"])), Err(AccessError::Conflict(_))));
     }

@@ -98,6 +98,12 @@ CREATE TABLE outbox_deliveries (
 );
 CREATE INDEX outbox_due ON outbox_deliveries (next_at_ms) WHERE delivered_at_ms IS NULL;
 "#,
+    r#"
+-- N-of-M with one approval per group: the request says so, and each review records the
+-- request's groups its reviewer held.
+ALTER TABLE access_requests ADD COLUMN per_group INTEGER NOT NULL DEFAULT 0 CHECK (per_group IN (0, 1));
+ALTER TABLE access_reviews ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// Most requests a listing returns.
@@ -396,6 +402,21 @@ impl Store {
         let id = match existing {
             Some(id) => id,
             None => {
+                if !new.break_glass {
+                    let pending: u32 = tx
+                        .query_row(
+                            "SELECT count(*) FROM access_requests WHERE principal = ?1 AND status = 'pending'",
+                            params![new.principal],
+                            |r| r.get(0),
+                        )
+                        .map_err(unavailable)?;
+                    if pending >= settings.max_pending_per_principal {
+                        return Err(AccessError::Conflict(format!(
+                            "you have {pending} pending access requests, the most allowed; wait until some \
+                             are decided or expire"
+                        )));
+                    }
+                }
                 let id = new_id();
                 let groups = if new.approver_groups.is_empty() {
                     settings.approvers.clone()
@@ -419,8 +440,10 @@ impl Store {
                 tx.execute(
                     "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
                      relations, reasons, plugins, approver_groups, min_approvals, justification, uses, \
-                     duration_seconds, status, created_at_ms, expires_at_ms, break_glass, decided_at_ms, template) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                     duration_seconds, status, created_at_ms, expires_at_ms, break_glass, decided_at_ms, template, \
+                     per_group) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+                     ?22)",
                     params![
                         id,
                         new.principal,
@@ -443,6 +466,7 @@ impl Store {
                         new.break_glass,
                         new.break_glass.then_some(now),
                         new.template,
+                        new.per_group.unwrap_or(settings.approval_per_group),
                     ],
                 )
                 .map_err(unavailable)?;
@@ -517,12 +541,24 @@ impl Store {
         self.expire(&tx, now)?;
         let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
         review::check(&request, reviewer)?;
+        let groups: Vec<&String> =
+            request.approver_groups.iter().filter(|g| reviewer.roles.contains(g)).collect();
         tx.execute(
-            "INSERT INTO access_reviews (request_id, reviewer, decision, comment, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, reviewer.id, decision.name(), comment, now],
+            "INSERT INTO access_reviews (request_id, reviewer, decision, comment, at_ms, groups) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, reviewer.id, decision.name(), comment, now, json(&groups)],
         )
         .map_err(unavailable)?;
         let approvals = request.approvals() + usize::from(decision == Decision::Approve);
+        // With one approval per group, every group must be among the approvers' groups too.
+        let groups_met = !request.per_group
+            || request.approver_groups.iter().all(|group| {
+                groups.contains(&group) && decision == Decision::Approve
+                    || request
+                        .reviews
+                        .iter()
+                        .any(|r| r.decision == Decision::Approve && r.groups.contains(group))
+            });
         let mut granted = false;
         if request.break_glass {
             // After the fact: approving records that someone else looked; rejecting also ends
@@ -543,7 +579,7 @@ impl Store {
             }
         } else if decision == Decision::Reject {
             set_status(&tx, id, RequestStatus::Rejected, now)?;
-        } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) {
+        } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) && groups_met {
             set_status(&tx, id, RequestStatus::Approved, now)?;
             // The cap applies again now: the maximum may have been lowered since the request.
             let seconds = request.duration_seconds.min(settings.max_grant.as_secs()).max(1);
@@ -715,8 +751,8 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         .prepare_cached(
             "SELECT r.principal, r.datasource, r.kind, r.statement, r.params, r.fingerprint, r.relations, \
              r.reasons, r.plugins, r.approver_groups, r.min_approvals, r.justification, r.uses, \
-             r.duration_seconds, r.status, r.created_at_ms, r.expires_at_ms, g.id, r.break_glass, r.template \
-             FROM access_requests r LEFT JOIN grants g ON g.request_id = r.id WHERE r.id = ?1",
+             r.duration_seconds, r.status, r.created_at_ms, r.expires_at_ms, g.id, r.break_glass, r.template, \
+             r.per_group FROM access_requests r LEFT JOIN grants g ON g.request_id = r.id WHERE r.id = ?1",
         )
         .map_err(unavailable)?;
     type Raw = (
@@ -731,6 +767,7 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         Option<String>,
         bool,
         Option<String>,
+        bool,
     );
     let raw: Option<Raw> = stmt
         .query_row(params![id], |r| {
@@ -757,6 +794,7 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
                 r.get(17)?,
                 r.get(18)?,
                 r.get(19)?,
+                r.get(20)?,
             ))
         })
         .optional()
@@ -773,6 +811,7 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         grant_id,
         break_glass,
         template,
+        per_group,
     )) = raw
     else {
         return Ok(None);
@@ -820,27 +859,34 @@ fn load_request(conn: &Connection, id: &str, now: Millis) -> Result<Option<Acces
         reviews: load_reviews(conn, id)?,
         grant_id,
         break_glass,
+        per_group,
     }))
 }
 
 fn load_reviews(conn: &Connection, id: &str) -> Result<Vec<Review>, AccessError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT reviewer, decision, comment, at_ms FROM access_reviews WHERE request_id = ?1 \
+            "SELECT reviewer, decision, comment, at_ms, groups FROM access_reviews WHERE request_id = ?1 \
              ORDER BY at_ms, rowid",
         )
         .map_err(unavailable)?;
     let rows = stmt
         .query_map(params![id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .map_err(unavailable)?;
     rows.into_iter()
-        .map(|(reviewer, decision, comment, at_ms)| {
+        .map(|(reviewer, decision, comment, at_ms, groups)| {
             let decision =
                 Decision::parse(&decision).ok_or_else(|| unavailable("a stored decision is unknown"))?;
-            Ok(Review { reviewer, decision, comment, at_ms })
+            Ok(Review { reviewer, decision, comment, at_ms, groups: from_json(&groups)? })
         })
         .collect()
 }

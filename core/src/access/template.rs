@@ -29,6 +29,8 @@ pub struct RoleTemplate {
     pub approvers: Vec<String>,
     /// Distinct approvals it needs.
     pub min_approvals: u32,
+    /// One approval per approver group as well.
+    pub approval_per_group: bool,
 }
 
 impl RoleTemplate {

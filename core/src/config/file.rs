@@ -48,6 +48,9 @@ pub struct AccessSection {
     pub approvers: Vec<String>,
     /// Distinct approvers a request needs. Default 1. Never the requester.
     pub min_approvals: u32,
+    /// Also require, among the approvers, a holder of each of the request's approver groups
+    /// (N-of-M with one per group). Default false.
+    pub approval_per_group: bool,
     /// How long a request waits for approval before it expires, in seconds. Default 3600.
     pub pending_ttl_seconds: u64,
     /// A grant's duration when the plugins suggest none, in seconds. Default 3600, or
@@ -58,6 +61,9 @@ pub struct AccessSection {
     /// Refuse access requests without a justification. Default false (break-glass always
     /// needs one).
     pub require_justification: bool,
+    /// Pending requests one principal may have at once; past it, new ones are refused
+    /// (`409 conflict`) until some are decided or expire. Default 20.
+    pub max_pending_per_principal: u32,
     /// Roles whose holders may take break-glass access: a grant at once, without approval,
     /// logged loudly and reviewed after the fact by someone else. Default none: off.
     pub break_glass_roles: Vec<String>,
@@ -113,6 +119,8 @@ pub struct TemplateSection {
     pub approvers: Option<Vec<String>>,
     /// Distinct approvals it needs. Default `[access] min_approvals`.
     pub min_approvals: Option<u32>,
+    /// One approval per approver group as well. Default `[access] approval_per_group`.
+    pub approval_per_group: Option<bool>,
 }
 
 impl Default for AccessSection {
@@ -121,10 +129,12 @@ impl Default for AccessSection {
             store: PathBuf::from("sluice-access.db"),
             approvers: Vec::new(),
             min_approvals: 1,
+            approval_per_group: false,
             pending_ttl_seconds: 3600,
             default_grant_seconds: None,
             max_grant_seconds: 8 * 3600,
             require_justification: false,
+            max_pending_per_principal: 20,
             break_glass_roles: Vec::new(),
             break_glass_max_seconds: 3600,
             templates: Vec::new(),

@@ -194,6 +194,13 @@ fn validate_access(
     check_range(problems, "access.max_grant_seconds", s.max_grant_seconds, 1, 30 * 86_400);
     let default_grant = s.default_grant_seconds.unwrap_or(s.max_grant_seconds.min(3600));
     check_range(problems, "access.default_grant_seconds", default_grant, 1, s.max_grant_seconds.max(1));
+    check_range(
+        problems,
+        "access.max_pending_per_principal",
+        u64::from(s.max_pending_per_principal),
+        1,
+        10_000,
+    );
     check_range(problems, "access.break_glass_max_seconds", s.break_glass_max_seconds, 1, 30 * 86_400);
     if s.approvers.iter().any(|g| g.trim().is_empty()) {
         problems.add("access.approvers", "an approver group is empty");
@@ -205,10 +212,12 @@ fn validate_access(
         store: base_dir.join(&s.store),
         approvers: s.approvers.clone(),
         min_approvals: s.min_approvals,
+        approval_per_group: s.approval_per_group,
         pending_ttl: Duration::from_secs(s.pending_ttl_seconds),
         default_grant: Duration::from_secs(default_grant),
         max_grant: Duration::from_secs(s.max_grant_seconds),
         require_justification: s.require_justification,
+        max_pending_per_principal: s.max_pending_per_principal,
         break_glass_roles: s.break_glass_roles.clone(),
         break_glass_max: Duration::from_secs(s.break_glass_max_seconds),
         templates: s
@@ -351,6 +360,7 @@ fn validate_template(
         max_duration: Duration::from_secs(max),
         approvers: t.approvers.clone().unwrap_or_else(|| access.approvers.clone()),
         min_approvals,
+        approval_per_group: t.approval_per_group.unwrap_or(access.approval_per_group),
     })
 }
 
