@@ -201,9 +201,12 @@ impl Gateway {
             self.judge(&effective, name, ds, analysis, &request, caller, &grants).await
         {
             ask = SessionAsk::of(&chain);
-            request_span.record("verdict", chain.verdict.name());
-            match policy_span.in_scope(|| enforce(&chain)) {
-                Ok(()) => {}
+            // Recorded once, as it ends: the log line shows each field as often as it is set.
+            let verdict = chain.verdict.name();
+            match enforce(&chain, &policy_span) {
+                Ok(()) => {
+                    request_span.record("verdict", verdict);
+                }
                 Err(Error::ApprovalRequired(asked, _)) => {
                     let held = match &template {
                         Some((template, covered)) => {
@@ -215,15 +218,22 @@ impl Gateway {
                             covered.clone()
                         }
                         None => {
-                            self.hold(principal, name, analysis, &request, asked)
+                            let held = self
+                                .hold(principal, name, analysis, &request, asked)
                                 .instrument(policy_span)
-                                .await?
+                                .await;
+                            held.inspect_err(|_| {
+                                request_span.record("verdict", verdict);
+                            })?
                         }
                     };
                     request_span.record("verdict", "granted");
                     grant = Some(held);
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    request_span.record("verdict", verdict);
+                    return Err(e);
+                }
             }
             outcome = Some(chain);
         }
@@ -291,18 +301,18 @@ impl Gateway {
             truncated = field::Empty
         );
         let protected = prepared.masks().is_some();
+        // Fields go on the stage span by handle: when it is disabled (the default filter),
+        // `Span::current()` would be the request span.
         let result = async {
-            let result = tokio::time::timeout(backstop, ds.connector.execute(exec))
+            tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
                 .map_err(|_| ExecError::Timeout(limits.statement_timeout))?
-                .map_err(|e| if protected { withhold_message(e) } else { e })?;
-            let current = tracing::Span::current();
-            current.record("rows", result.rows.len());
-            current.record("truncated", result.truncated);
-            Ok::<_, Error>(result)
+                .map_err(|e| if protected { withhold_message(e) } else { e })
         }
-        .instrument(execute_span)
+        .instrument(execute_span.clone())
         .await?;
+        execute_span.record("rows", result.rows.len());
+        execute_span.record("truncated", result.truncated);
         request_span.record("rows", result.rows.len());
 
         if kind == StatementKind::Ddl {
@@ -381,20 +391,17 @@ impl Gateway {
                 )));
             }
         }
-        let analysis = tracing::debug_span!(
+        let analyse_span = tracing::debug_span!(
             span::ANALYSE,
             datasource = name,
             dialect = dialect.name(),
             kind = field::Empty,
             relations = field::Empty
-        )
-        .in_scope(|| {
-            let analysis = ds.plans.analysis(&request.sql, || analyse::analyse(dialect, &request.sql))?;
-            let current = tracing::Span::current();
-            current.record("kind", analysis.facts.kind.name());
-            current.record("relations", analysis.facts.relations.len());
-            Ok::<_, Error>(analysis)
-        })?;
+        );
+        let analysis = analyse_span
+            .in_scope(|| ds.plans.analysis(&request.sql, || analyse::analyse(dialect, &request.sql)))?;
+        analyse_span.record("kind", analysis.facts.kind.name());
+        analyse_span.record("relations", analysis.facts.relations.len());
         let kind = analysis.facts.kind;
         if !ds.settings.statements.contains(&kind) {
             return Err(Error::KindNotAllowed { kind, datasource: name.to_string() });
@@ -612,7 +619,7 @@ impl Gateway {
                 "no policy plugin judges datasource {name:?}: its statements need no approval"
             )));
         };
-        let asked = match policy_span.in_scope(|| enforce(&chain)) {
+        let asked = match enforce(&chain, &policy_span) {
             Ok(()) => {
                 return Err(Error::InvalidRequest(
                     "the policy allows this statement without approval: send it to /v1/query".into(),
@@ -709,11 +716,10 @@ impl Gateway {
     }
 }
 
-/// Records the chain's outcome on the current (policy) span and turns its verdict into the
-/// request's fate. Row filters and masks are applied by the rewrite stage ([`prepare`]),
-/// session settings and roles by [`session_for`].
-fn enforce(outcome: &ChainOutcome) -> Result<(), Error> {
-    let span = tracing::Span::current();
+/// Records the chain's outcome on the policy span and turns its verdict into the request's
+/// fate. Row filters and masks are applied by the rewrite stage ([`prepare`]), session
+/// settings and roles by [`session_for`].
+fn enforce(outcome: &ChainOutcome, span: &tracing::Span) -> Result<(), Error> {
     span.record("plugins", outcome.plugins.join(",").as_str());
     if !outcome.annotations.is_empty() {
         span.record("annotations", field::debug(&outcome.annotations));
@@ -778,7 +784,13 @@ fn asked_statement(datasource: &str, analysis: &Analysis, request: &QueryRequest
         text: analysis.sql.clone(),
         params: request.params.clone(),
         fingerprint: facts.fingerprint.clone(),
-        relations: facts.relations.iter().map(|r| r.relation.to_string()).collect(),
+        relations: facts
+            .relations
+            .iter()
+            .map(|r| r.relation.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{TempDir, repo};
+use crate::harness::TempDir;
 
 fn sluice() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sluice"))
@@ -11,10 +11,7 @@ fn sluice() -> Command {
 #[test]
 fn check_reports_a_valid_configuration_and_reachable_datasources() {
     let dir = TempDir::new();
-    let src = repo().join("examples/quickstart");
-    for file in ["sluice.toml", "schema.sql", "seed.sql"] {
-        std::fs::copy(src.join(file), dir.path().join(file)).unwrap();
-    }
+    crate::quickstart::copy_quickstart(dir.path());
     let output = sluice().args(["check", "--config"]).arg(dir.path().join("sluice.toml")).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
