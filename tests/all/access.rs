@@ -282,6 +282,9 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     let sluice = start_in(dir.path(), "").await;
     let (status, body) = review(&sluice, DBA1, "no-such-request", "approve").await;
     assert_error(status, &body, "not_found");
+    let (status, body) = review(&sluice, DBA1, "no-such-request", "bless").await;
+    assert_error(status, &body, "not_found");
+    assert!(body["error"]["message"].as_str().unwrap().contains("approve or reject"), "{body}");
     let id = held(&sluice, "DELETE FROM t").await["id"].as_str().unwrap().to_string();
     let path = format!("/v1/access-requests/{id}/approve");
     for bad in [json!({"comment": 5}), json!({"note": "x"}), json!([1])] {

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use super::extract::{Caller, JsonBody};
-use crate::access::{AccessRequest, Decision, Grant, RequestStatus, Scope};
+use crate::access::{AccessError, AccessRequest, Decision, Grant, RequestStatus, Scope};
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::gateway::{AskAhead, Gateway};
@@ -185,58 +185,39 @@ async fn review(
     Ok(request)
 }
 
-/// Approve an access request; with the last approval needed, its grant is created.
+/// Approve or reject an access request. The last approval needed creates its grant; one
+/// rejection ends it. For a break-glass use, this is the review after the fact, and a
+/// rejection also revokes its grant.
 #[utoipa::path(
     post,
-    path = "/v1/access-requests/{id}/approve",
-    params(("id" = String, Path, description = "The request's id")),
+    path = "/v1/access-requests/{id}/{decision}",
+    params(
+        ("id" = String, Path, description = "The request's id"),
+        ("decision" = Decision, Path, description = "`approve` or `reject`"),
+    ),
     request_body(content = Comment, description = "Optional"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The request as it now stands (`grant_id` once approved)", body = AccessRequest),
         (status = 403, description = "forbidden: not an approver of this request, or it is your own", body = super::ErrorBody),
-        (status = 404, description = "not_found", body = super::ErrorBody),
+        (status = 404, description = "not_found: no such request you may see, or no such decision", body = super::ErrorBody),
         (status = 409, description = "conflict: already decided, expired, or already reviewed by you", body = super::ErrorBody),
     )
 )]
-pub async fn approve(
+pub async fn decide(
     State(gateway): State<Arc<Gateway>>,
     Caller(caller): Caller,
     principal: Principal,
-    Path(id): Path<String>,
+    Path((id, decision)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<AccessRequest>, ApiError> {
-    review(&gateway, &principal, &id, Decision::Approve, &body)
-        .await
-        .map(Json)
-        .map_err(|error| ApiError { error, trace_id: caller.trace_id })
-}
-
-/// Reject an access request; one rejection ends it.
-#[utoipa::path(
-    post,
-    path = "/v1/access-requests/{id}/reject",
-    params(("id" = String, Path, description = "The request's id")),
-    request_body(content = Comment, description = "Optional"),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The request, rejected", body = AccessRequest),
-        (status = 403, description = "forbidden", body = super::ErrorBody),
-        (status = 404, description = "not_found", body = super::ErrorBody),
-        (status = 409, description = "conflict", body = super::ErrorBody),
-    )
-)]
-pub async fn reject(
-    State(gateway): State<Arc<Gateway>>,
-    Caller(caller): Caller,
-    principal: Principal,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Json<AccessRequest>, ApiError> {
-    review(&gateway, &principal, &id, Decision::Reject, &body)
-        .await
-        .map(Json)
-        .map_err(|error| ApiError { error, trace_id: caller.trace_id })
+    let run = async {
+        let decision = Decision::parse(&decision).ok_or_else(|| {
+            Error::Access(AccessError::NotFound(format!("no decision {decision:?}: use approve or reject")))
+        })?;
+        review(&gateway, &principal, &id, decision, &body).await
+    };
+    run.await.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
 }
 
 /// Grants the caller holds or may revoke.
