@@ -9,7 +9,9 @@
 //! - One prepared statement (`COM_STMT_PREPARE` cannot hold several statements, so the
 //!   multi-statement capability `mysql_async` negotiates is never usable; `LOAD DATA LOCAL` is
 //!   not preparable and no local-infile handler is installed).
-//! - Reads inside `START TRANSACTION READ ONLY` … `COMMIT`; writes in autocommit.
+//! - Reads on a pool of its own whose sessions are pinned `SESSION TRANSACTION READ ONLY` (so
+//!   the read's single autocommit statement is a read-only transaction, without a `START
+//!   TRANSACTION` and a `COMMIT` round trip each); writes on the other pool, in autocommit.
 //! - A client-side deadline of `statement_timeout`. When it fires, a separate short-lived
 //!   connection sends `KILL CONNECTION <id>`: that stops the statement on MySQL and MariaDB
 //!   alike (unlike `max_statement_time` / `max_execution_time`, which differ between them and
@@ -54,7 +56,7 @@ mod temporal;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable as _;
-use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, TxOpts};
+use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts};
 use sluice_core::analyse::Dialect;
 use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
 
@@ -72,7 +74,8 @@ pub struct MySqlOptions {
     /// Connection URL, e.g. `mysql://sluice:secret@db.internal:3306/app`. Required.
     /// Security: it may carry a password; never log it.
     pub url: String,
-    /// Maximum open connections. Default 10. Connections open lazily, on first use.
+    /// Maximum open connections for reads, and as many again for writes. Default 10.
+    /// Connections open lazily, on first use.
     pub pool_size: usize,
     /// Limit for getting a connection: opening one, or waiting for a free one when the pool is
     /// exhausted. Default 5 s. A short value makes an unreachable database fail fast.
@@ -86,10 +89,13 @@ impl MySqlOptions {
     }
 }
 
-/// A MySQL / MariaDB datasource: a lazily connecting pool plus the execution rules above.
+/// A MySQL / MariaDB datasource: two lazily connecting pools (reads, writes) plus the
+/// execution rules above.
 #[derive(Debug, Clone)]
 pub struct MySqlConnector {
-    pool: Pool,
+    /// Sessions pinned read-only: a read is one statement, with no transaction around it.
+    reads: Pool,
+    writes: Pool,
     opts: Opts,
     connect_timeout: Duration,
 }
@@ -105,26 +111,40 @@ impl MySqlConnector {
             .map_err(|e| ExecError::Unavailable(format!("invalid MySQL URL: {e}")))?;
         let constraints = PoolConstraints::new(0, opts.pool_size)
             .ok_or_else(|| ExecError::Unavailable("pool_size must be at least 1".into()))?;
-        let built: Opts = OptsBuilder::from_opts(parsed)
-            // One statement: the pool runs it after every connection reset, a round trip each.
-            .setup(vec![format!(
-                "SET NAMES utf8mb4, SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'"
-            )])
-            .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
-            // `rows_affected` counts the rows a write matched, as on PostgreSQL and SQLite, not
-            // the rows whose value it changed: the latter tells a writer whether a value it
-            // wrote equals the one stored, even in a column it may only see masked.
-            .client_found_rows(true)
-            .into();
+        let pinned = "SET NAMES utf8mb4, SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'";
+        let pinned = pinned.replace("{SQL_MODE}", SQL_MODE);
+        let built = |setup: Vec<String>| -> Opts {
+            OptsBuilder::from_opts(parsed.clone())
+                // The pool runs these after every connection reset, a round trip each.
+                .setup(setup)
+                .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
+                // `rows_affected` counts the rows a write matched, as on PostgreSQL and SQLite,
+                // not the rows whose value it changed: the latter tells a writer whether a
+                // value it wrote equals the one stored, even in a column it may only see masked.
+                .client_found_rows(true)
+                .into()
+        };
+        // Every transaction of a read session is read-only, the single statement of a read
+        // included: the guarantee `START TRANSACTION READ ONLY` gave, without its two round
+        // trips per read. The reset restores it with the rest of the setup. (It cannot join
+        // the `SET` above, and the variable behind it is named differently in MySQL and
+        // MariaDB.)
+        let reads = built(vec![pinned.clone(), "SET SESSION TRANSACTION READ ONLY".into()]);
+        let writes = built(vec![pinned]);
         Ok(MySqlConnector {
-            pool: Pool::new(built.clone()),
-            opts: built,
+            reads: Pool::new(reads),
+            writes: Pool::new(writes.clone()),
+            opts: writes,
             connect_timeout: opts.connect_timeout,
         })
     }
 
-    async fn checkout(&self) -> Result<Conn, ExecError> {
-        match tokio::time::timeout(self.connect_timeout, self.pool.get_conn()).await {
+    async fn checkout(&self, mode: Mode) -> Result<Conn, ExecError> {
+        let pool = match mode {
+            Mode::Read => &self.reads,
+            Mode::Write => &self.writes,
+        };
+        match tokio::time::timeout(self.connect_timeout, pool.get_conn()).await {
             Ok(conn) => conn.map_err(|e| match errors::map(&e, Duration::ZERO) {
                 ExecError::Upstream { code, message } => ExecError::Unavailable(format!(
                     "{}{message}",
@@ -168,7 +188,7 @@ impl Connector for MySqlConnector {
             ));
         }
         let limit = request.limits.statement_timeout;
-        let mut conn = self.checkout().await?;
+        let mut conn = self.checkout(request.mode).await?;
         let id = conn.id();
         let stopped = tokio::select! {
             finished = tokio::time::timeout(limit, run(&mut conn, &request)) => match finished {
@@ -188,7 +208,7 @@ impl Connector for MySqlConnector {
     }
 
     async fn ping(&self) -> Result<(), ExecError> {
-        let mut conn = self.checkout().await?;
+        let mut conn = self.checkout(Mode::Read).await?;
         match tokio::time::timeout(self.connect_timeout, conn.ping()).await {
             Ok(result) => result.map_err(|e| errors::map(&e, self.connect_timeout)),
             Err(_) => Err(ExecError::Unavailable("the database did not answer a ping in time".into())),
@@ -196,7 +216,7 @@ impl Connector for MySqlConnector {
     }
 
     async fn catalog(&self) -> Result<Catalog, ExecError> {
-        let mut conn = self.checkout().await?;
+        let mut conn = self.checkout(Mode::Read).await?;
         let id = conn.id();
         match tokio::time::timeout(CATALOG_TIMEOUT, catalog::read(&mut conn)).await {
             Ok(result) => result,
@@ -213,24 +233,13 @@ impl Connector for MySqlConnector {
 }
 
 async fn run(conn: &mut Conn, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
-    let limit = req.limits.statement_timeout;
-    let map = |e: mysql_async::Error| errors::map(&e, limit);
     let params = if req.params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(req.params.iter().map(decode::param).collect())
     };
-    match req.mode {
-        Mode::Read => {
-            let mut tx_opts = TxOpts::default();
-            tx_opts.with_readonly(true);
-            let mut tx = conn.start_transaction(tx_opts).await.map_err(map)?;
-            let result = fetch(&mut tx, req, params).await?;
-            tx.commit().await.map_err(map)?;
-            Ok(result)
-        }
-        Mode::Write => fetch(conn, req, params).await,
-    }
+    // Reads run on read-only sessions (see `MySqlConnector::new`), writes in autocommit.
+    fetch(conn, req, params).await
 }
 
 async fn fetch(
