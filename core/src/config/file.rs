@@ -196,7 +196,8 @@ pub struct DatasourceSection {
     /// schema changes must be enabled explicitly. Session, transaction and procedural
     /// statements are never forwarded, whatever this says.
     pub statements: Option<Vec<String>>,
-    /// Connections in the pool. Default 16.
+    /// Connections in the pool. Default 16. MySQL/MariaDB keeps two pools of this size: reads
+    /// run on read-only sessions of their own.
     pub pool_size: Option<usize>,
     /// How long to wait for a connection (new or from the pool), in milliseconds. Default 5000.
     /// Past it the request gets `503 unavailable`.
