@@ -65,6 +65,9 @@ use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, Res
 pub const SQL_MODE: &str =
     "STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION";
 
+/// How long an idle pooled connection is kept before it is closed.
+const IDLE_CONNECTION_TTL: Duration = Duration::from_secs(300);
+
 /// How long listing the catalog may take before the connection is discarded.
 const CATALOG_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -117,7 +120,15 @@ impl MySqlConnector {
             OptsBuilder::from_opts(parsed.clone())
                 // The pool runs these after every connection reset, a round trip each.
                 .setup(setup)
-                .pool_opts(PoolOpts::default().with_constraints(constraints).with_reset_connection(true))
+                .pool_opts(
+                    PoolOpts::default()
+                        .with_constraints(constraints)
+                        // Without a TTL, mysql_async keeps only `min` (0) idle connections and
+                        // closes every other one it gets back: each statement then opened a
+                        // new connection. Idle ones now stay (up to `max`) for this long.
+                        .with_inactive_connection_ttl(IDLE_CONNECTION_TTL)
+                        .with_reset_connection(true),
+                )
                 // `rows_affected` counts the rows a write matched, as on PostgreSQL and SQLite,
                 // not the rows whose value it changed: the latter tells a writer whether a
                 // value it wrote equals the one stored, even in a column it may only see masked.

@@ -246,10 +246,16 @@ async fn read_mode_cannot_write_and_session_is_pinned() {
     exec(&c, &format!("CREATE TABLE {t} (x INT)"), &[], Mode::Write).await.unwrap();
     let err = exec(&c, &format!("INSERT INTO {t} VALUES (1)"), &[], Mode::Read).await.unwrap_err();
     assert!(matches!(err, ExecError::Upstream { code: Some(ref c), .. } if c == "1792"), "{err:?}");
-    // Settings survive a connection reset between requests.
-    exec(&c, "SET SESSION sql_mode = 'ANSI_QUOTES'", &[], Mode::Write).await.unwrap();
+    // Settings survive a connection reset between requests: a statement that changes its
+    // session (the analyser refuses these; the connector must not rely on it) leaves nothing
+    // for the next one on the same connection (one per pool here).
+    exec(&c, "SET SESSION sql_mode = 'ANSI_QUOTES'", &[], Mode::Read).await.unwrap();
     let rs = exec(&c, "SELECT @@sql_mode AS m, @@time_zone AS tz", &[], Mode::Read).await.unwrap();
     assert_eq!(rs.rows[0], vec![text(sluice_mysql::SQL_MODE), text("+00:00")]);
+    exec(&c, "SET SESSION TRANSACTION READ WRITE", &[], Mode::Read).await.unwrap();
+    let err = exec(&c, &format!("INSERT INTO {t} VALUES (2)"), &[], Mode::Read).await.unwrap_err();
+    assert!(matches!(err, ExecError::Upstream { code: Some(ref c), .. } if c == "1792"), "{err:?}");
+    exec(&c, &format!("INSERT INTO {t} VALUES (3)"), &[], Mode::Write).await.unwrap();
 }
 
 #[tokio::test]
@@ -417,4 +423,17 @@ async fn a_database_session_is_refused() {
     };
     let err = c.execute(request).await.unwrap_err();
     assert!(matches!(&err, ExecError::Session(m) if m.contains("MySQL")), "{err:?}");
+}
+
+#[tokio::test]
+async fn pooled_connections_are_reused_not_reopened() {
+    let c = connector(4);
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let result = exec(&c, "SELECT CONNECTION_ID()", &[], Mode::Read).await.unwrap();
+        ids.insert(format!("{:?}", result.rows[0][0]));
+        // Let the pool reset the connection and take it back before the next checkout.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ids.len() <= 2, "10 sequential reads opened {} connections: {ids:?}", ids.len());
 }
