@@ -113,6 +113,18 @@ async fn ask_approve_run_once_and_refuse_the_replay() {
     assert_eq!(status, StatusCode::OK, "{approved}");
     assert_eq!(approved["status"], "approved");
     assert_eq!(approved["reviews"][0]["reviewer"], "dba1");
+    // Listings filter by status and scope.
+    let ids = |body: &Value| -> Vec<String> {
+        body["requests"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+    };
+    let (_, mine) = sluice.call("GET", "/v1/access-requests?scope=mine&status=approved", KEY, None).await;
+    assert_eq!(ids(&mine), vec![id.clone()]);
+    let (_, theirs) = sluice.call("GET", "/v1/access-requests?scope=mine", DBA1, None).await;
+    assert!(ids(&theirs).is_empty(), "{theirs}");
+    let (_, pending) = sluice.call("GET", "/v1/access-requests?status=pending", DBA1, None).await;
+    assert!(!ids(&pending).contains(&id), "{pending}");
+    let (_, to_review) = sluice.call("GET", "/v1/access-requests?scope=review", DBA1, None).await;
+    assert!(ids(&to_review).is_empty(), "decided: {to_review}");
     assert_eq!(approved["reviews"][0]["comment"], "looked at it");
     let grant_id = approved["grant_id"].as_str().unwrap().to_string();
     let (status, body) = review(&sluice, DBA2, &id, "approve").await;

@@ -458,7 +458,8 @@ impl Access {
         self.with_store(move |s| s.ask(&new, &settings, now_ms())).await
     }
 
-    /// The requests `viewer` may see, newest first, filtered by `status` and by `scope`.
+    /// The requests `viewer` may see, newest first (at most 500 of those `status` and `scope`
+    /// select), filtered by `status` and by `scope`.
     ///
     /// # Errors
     /// [`AccessError::Unavailable`] when the store cannot be reached.
@@ -470,8 +471,8 @@ impl Access {
     ) -> Result<Vec<AccessRequest>, AccessError> {
         let viewer = viewer.clone();
         self.with_store(move |s| {
-            let all = s.requests(status, now_ms())?;
-            Ok(all.into_iter().filter(|r| scope.includes(r, &viewer)).collect())
+            let listed = s.requests(status, scope, &viewer.id, now_ms())?;
+            Ok(listed.into_iter().filter(|r| scope.includes(r, &viewer)).collect())
         })
         .await
     }

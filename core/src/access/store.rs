@@ -17,7 +17,7 @@ use super::notify::{Due, Event, EventKind, Webhook, backoff_ms};
 use super::review::{self, Decision};
 use super::{
     AccessError, AccessRequest, AccessSettings, Coverage, Covered, Grant, GrantUses, Millis, NewRequest,
-    RequestStatus, Review, Revocation, StatementAsked,
+    RequestStatus, Review, Revocation, Scope, StatementAsked,
 };
 use crate::auth::Principal;
 
@@ -493,14 +493,39 @@ impl Store {
     pub fn requests(
         &self,
         status: Option<RequestStatus>,
+        scope: Scope,
+        viewer: &str,
         now: Millis,
     ) -> Result<Vec<AccessRequest>, AccessError> {
+        // Narrowed here so that the limit applies to what the listing can show; who may see
+        // each request (its groups) is decided by the caller.
+        let status_condition = match status {
+            None => "1",
+            Some(RequestStatus::Pending) => "status = 'pending' AND expires_at_ms > ?2",
+            Some(RequestStatus::Expired) => {
+                "(status = 'expired' OR (status = 'pending' AND expires_at_ms <= ?2))"
+            }
+            Some(RequestStatus::Approved) => "status = 'approved'",
+            Some(RequestStatus::Rejected) => "status = 'rejected'",
+        };
+        let scope_condition = match scope {
+            Scope::All => "1",
+            Scope::Mine => "principal = ?3",
+            Scope::ToReview => {
+                "principal <> ?3 AND ((status = 'pending' AND expires_at_ms > ?2) OR (break_glass = 1 \
+                 AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM access_reviews v WHERE v.request_id = id)))"
+            }
+        };
+        // `?2 = ?2 AND ?3 = ?3`: every variant binds the same three parameters, and SQLite
+        // counts a statement's parameters by the highest number it names.
+        let sql = format!(
+            "SELECT id FROM access_requests WHERE ?2 = ?2 AND ?3 = ?3 AND ({status_condition}) \
+             AND ({scope_condition}) ORDER BY created_at_ms DESC, id LIMIT ?1"
+        );
         let conn = self.conn()?;
         let ids: Vec<String> = {
-            let mut stmt = conn
-                .prepare_cached("SELECT id FROM access_requests ORDER BY created_at_ms DESC, id LIMIT ?1")
-                .map_err(unavailable)?;
-            stmt.query_map(params![LIST_LIMIT], |r| r.get(0))
+            let mut stmt = conn.prepare_cached(&sql).map_err(unavailable)?;
+            stmt.query_map(params![LIST_LIMIT, now, viewer], |r| r.get(0))
                 .and_then(Iterator::collect)
                 .map_err(unavailable)?
         };
