@@ -430,9 +430,7 @@ impl Gateway {
         grants: &[Grant],
     ) -> Option<(ChainOutcome, tracing::Span)> {
         let policy = self.policy.as_ref().filter(|p| p.judges(name))?;
-        let received_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let received_at_ms = u64::try_from(access::now_ms()).unwrap_or(0);
         let meta = RequestMeta {
             client_address: caller.client_address.clone(),
             justification: request.justification.clone(),

@@ -114,8 +114,8 @@ impl MySqlConnector {
             .map_err(|e| ExecError::Unavailable(format!("invalid MySQL URL: {e}")))?;
         let constraints = PoolConstraints::new(0, opts.pool_size)
             .ok_or_else(|| ExecError::Unavailable("pool_size must be at least 1".into()))?;
-        let pinned = "SET NAMES utf8mb4, SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'";
-        let pinned = pinned.replace("{SQL_MODE}", SQL_MODE);
+        let pinned =
+            format!("SET NAMES utf8mb4, SESSION sql_mode = '{SQL_MODE}', SESSION time_zone = '+00:00'");
         let built = |setup: Vec<String>| -> Opts {
             OptsBuilder::from_opts(parsed.clone())
                 // The pool runs these after every connection reset, a round trip each.

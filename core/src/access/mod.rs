@@ -37,6 +37,7 @@ pub mod store;
 mod template;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -367,6 +368,8 @@ pub enum Coverage {
 pub struct Access {
     settings: AccessSettings,
     store: tokio::sync::OnceCell<Arc<Store>>,
+    /// When the store's file was last seen absent (before the store is opened).
+    absent_at_ms: AtomicI64,
     /// The webhook worker, stopped when this is dropped.
     _delivery: Option<Watch>,
 }
@@ -383,7 +386,12 @@ impl Access {
             }
             _ => None,
         };
-        Access { settings, store: tokio::sync::OnceCell::new(), _delivery: delivery }
+        Access {
+            settings,
+            store: tokio::sync::OnceCell::new(),
+            absent_at_ms: AtomicI64::new(Millis::MIN),
+            _delivery: delivery,
+        }
     }
 
     /// The settings.
@@ -421,11 +429,22 @@ impl Access {
     /// # Errors
     /// [`AccessError::Unavailable`] when the store cannot be read.
     pub async fn live_grants(&self, principal: &str, datasource: &str) -> Result<Vec<Grant>, AccessError> {
+        let now = now_ms();
         match self.store.get() {
             // The common case, answered without leaving the request's thread.
-            Some(store) if store.known_empty(now_ms()) => return Ok(Vec::new()),
+            Some(store) if store.known_empty(now) => return Ok(Vec::new()),
             // Before the store exists there is nothing to read, and reading must not create it.
-            None if !self.settings.store.exists() => return Ok(Vec::new()),
+            // Its absence is believed as long as "no grant" is, so that a Sluice whose plugins
+            // never ask for approval does not look for the file on every statement.
+            None if now.saturating_sub(self.absent_at_ms.load(Ordering::Acquire))
+                < store::NO_GRANTS_FOR_MS =>
+            {
+                return Ok(Vec::new());
+            }
+            None if !self.settings.store.exists() => {
+                self.absent_at_ms.store(now, Ordering::Release);
+                return Ok(Vec::new());
+            }
             _ => {}
         }
         let (principal, datasource) = (principal.to_owned(), datasource.to_owned());
@@ -514,7 +533,7 @@ impl Access {
         let viewer = viewer.clone();
         self.with_store(move |s| {
             let now = now_ms();
-            let all = s.grants(now)?;
+            let all = s.grants()?;
             Ok(all
                 .into_iter()
                 .filter(|g| review::may_see_grant(g, &viewer) && (!live_only || g.is_live(now)))

@@ -112,7 +112,7 @@ const LIST_LIMIT: i64 = 500;
 /// How long "this store holds no grant" is believed without asking again. Another process
 /// sharing the file may create one meanwhile; only what plugins see can lag by this much, since
 /// [`Store::cover`] always asks.
-const NO_GRANTS_FOR_MS: Millis = 1000;
+pub(super) const NO_GRANTS_FOR_MS: Millis = 1000;
 
 /// The store: one SQLite connection, used from blocking threads.
 pub struct Store {
@@ -326,49 +326,48 @@ impl Store {
         statement: &StatementAsked,
         now: Millis,
     ) -> Result<Coverage, AccessError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        let candidates = select_grants(
-            &tx,
-            "WHERE g.principal = ?1 AND g.datasource = ?2 AND g.fingerprint = ?3 \
+        write(&mut *self.conn()?, |tx| {
+            let candidates = select_grants(
+                tx,
+                "WHERE g.principal = ?1 AND g.datasource = ?2 AND g.fingerprint = ?3 \
              AND g.expires_at_ms > ?4 AND g.revoked_at_ms IS NULL AND g.template IS NULL",
-            params![principal, statement.datasource, statement.fingerprint, now],
-        )?;
-        // A window grant first: using it leaves a one-time grant for later.
-        let window = candidates.iter().find(|g| g.uses == GrantUses::Window);
-        let exact = |g: &&Grant| {
-            g.uses == GrantUses::Once
-                && g.statement
-                    .as_ref()
-                    .is_some_and(|s| s.text == statement.text && s.params == statement.params)
-        };
-        let used_event = |grant: &Grant| {
-            let mut event = Event::new(EventKind::Used, now, Some(principal));
-            event.grant = Some(grant.clone());
-            self.emit(&tx, event)
-        };
-        let coverage = if let Some(grant) = window {
-            used_event(grant)?;
-            Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
-        } else if let Some(grant) = candidates.iter().filter(exact).find(|g| g.used_at_ms.is_none()) {
-            let used = tx
-                .execute(
-                    "UPDATE grants SET used_at_ms = ?2 WHERE id = ?1 AND used_at_ms IS NULL",
-                    params![grant.id, now],
-                )
-                .map_err(unavailable)?;
-            if used != 1 {
-                return Err(unavailable("a one-time grant changed inside its transaction"));
-            }
-            used_event(grant)?;
-            Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
-        } else if let Some(grant) = candidates.iter().find(exact) {
-            Coverage::Used { grant_id: grant.id.clone() }
-        } else {
-            Coverage::None
-        };
-        tx.commit().map_err(unavailable)?;
-        Ok(coverage)
+                params![principal, statement.datasource, statement.fingerprint, now],
+            )?;
+            // A window grant first: using it leaves a one-time grant for later.
+            let window = candidates.iter().find(|g| g.uses == GrantUses::Window);
+            let exact = |g: &&Grant| {
+                g.uses == GrantUses::Once
+                    && g.statement
+                        .as_ref()
+                        .is_some_and(|s| s.text == statement.text && s.params == statement.params)
+            };
+            let used_event = |grant: &Grant| {
+                let mut event = Event::new(EventKind::Used, now, Some(principal));
+                event.grant = Some(grant.clone());
+                self.emit(tx, event)
+            };
+            let coverage = if let Some(grant) = window {
+                used_event(grant)?;
+                Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
+            } else if let Some(grant) = candidates.iter().filter(exact).find(|g| g.used_at_ms.is_none()) {
+                let used = tx
+                    .execute(
+                        "UPDATE grants SET used_at_ms = ?2 WHERE id = ?1 AND used_at_ms IS NULL",
+                        params![grant.id, now],
+                    )
+                    .map_err(unavailable)?;
+                if used != 1 {
+                    return Err(unavailable("a one-time grant changed inside its transaction"));
+                }
+                used_event(grant)?;
+                Coverage::Covered(Covered { grant_id: grant.id.clone(), expires_at_ms: grant.expires_at_ms })
+            } else if let Some(grant) = candidates.iter().find(exact) {
+                Coverage::Used { grant_id: grant.id.clone() }
+            } else {
+                Coverage::None
+            };
+            Ok(coverage)
+        })
     }
 
     /// Files `new`, or returns the identical request still pending.
@@ -381,12 +380,11 @@ impl Store {
         settings: &AccessSettings,
         now: Millis,
     ) -> Result<AccessRequest, AccessError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        self.expire(&tx, now)?;
-        let s = &new.statement;
-        // Break-glass is never folded into another request: each use is its own record.
-        let existing: Option<String> = match new.break_glass {
+        write(&mut *self.conn()?, |tx| {
+            self.expire(tx, now)?;
+            let s = &new.statement;
+            // Break-glass is never folded into another request: each use is its own record.
+            let existing: Option<String> = match new.break_glass {
             true => None,
             false => tx
                 .query_row(
@@ -399,45 +397,45 @@ impl Store {
                 .optional()
                 .map_err(unavailable)?,
         };
-        let id = match existing {
-            Some(id) => id,
-            None => {
-                if !new.break_glass {
-                    let pending: u32 = tx
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    if !new.break_glass {
+                        let pending: u32 = tx
                         .query_row(
                             "SELECT count(*) FROM access_requests WHERE principal = ?1 AND status = 'pending'",
                             params![new.principal],
                             |r| r.get(0),
                         )
                         .map_err(unavailable)?;
-                    if pending >= settings.max_pending_per_principal {
-                        return Err(AccessError::Conflict(format!(
-                            "you have {pending} pending access requests, the most allowed; wait until some \
+                        if pending >= settings.max_pending_per_principal {
+                            return Err(AccessError::Conflict(format!(
+                                "you have {pending} pending access requests, the most allowed; wait until some \
                              are decided or expire"
-                        )));
+                            )));
+                        }
                     }
-                }
-                let id = new_id();
-                let groups = if new.approver_groups.is_empty() {
-                    settings.approvers.clone()
-                } else {
-                    new.approver_groups.clone()
-                };
-                let cap = match new.break_glass {
-                    true => settings.break_glass_max.min(settings.max_grant),
-                    false => settings.max_grant,
-                };
-                let cap = new.max_seconds.map_or(cap, |max| cap.min(std::time::Duration::from_secs(max)));
-                let wanted = new
-                    .requested_seconds
-                    .or(new.suggested_seconds)
-                    .unwrap_or(settings.default_grant.as_secs());
-                let duration = wanted.clamp(1, cap.as_secs().max(1));
-                let (status, expires) = match new.break_glass {
-                    true => (RequestStatus::Approved, now),
-                    false => (RequestStatus::Pending, now.saturating_add(millis(settings.pending_ttl))),
-                };
-                tx.execute(
+                    let id = new_id();
+                    let groups = if new.approver_groups.is_empty() {
+                        settings.approvers.clone()
+                    } else {
+                        new.approver_groups.clone()
+                    };
+                    let cap = match new.break_glass {
+                        true => settings.break_glass_max.min(settings.max_grant),
+                        false => settings.max_grant,
+                    };
+                    let cap = new.max_seconds.map_or(cap, |max| cap.min(std::time::Duration::from_secs(max)));
+                    let wanted = new
+                        .requested_seconds
+                        .or(new.suggested_seconds)
+                        .unwrap_or(settings.default_grant.as_secs());
+                    let duration = wanted.clamp(1, cap.as_secs().max(1));
+                    let (status, expires) = match new.break_glass {
+                        true => (RequestStatus::Approved, now),
+                        false => (RequestStatus::Pending, now.saturating_add(millis(settings.pending_ttl))),
+                    };
+                    tx.execute(
                     "INSERT INTO access_requests (id, principal, datasource, kind, statement, params, fingerprint, \
                      relations, reasons, plugins, approver_groups, min_approvals, justification, uses, \
                      duration_seconds, status, created_at_ms, expires_at_ms, break_glass, decided_at_ms, template, \
@@ -470,20 +468,20 @@ impl Store {
                     ],
                 )
                 .map_err(unavailable)?;
-                if new.break_glass {
-                    insert_grant(&tx, &id, new, duration, now)?;
-                    self.any_grants.store(true, Ordering::Release);
+                    if new.break_glass {
+                        insert_grant(tx, &id, new, duration, now)?;
+                        self.any_grants.store(true, Ordering::Release);
+                    }
+                    let kind = if new.break_glass { EventKind::BreakGlass } else { EventKind::Created };
+                    let mut event = Event::new(kind, now, Some(&new.principal));
+                    event.request = load_request(tx, &id, now)?;
+                    self.emit(tx, event)?;
+                    id
                 }
-                let kind = if new.break_glass { EventKind::BreakGlass } else { EventKind::Created };
-                let mut event = Event::new(kind, now, Some(&new.principal));
-                event.request = load_request(&tx, &id, now)?;
-                self.emit(&tx, event)?;
-                id
-            }
-        };
-        let request = load_request(&tx, &id, now)?.ok_or_else(|| unavailable("a request vanished"))?;
-        tx.commit().map_err(unavailable)?;
-        Ok(request)
+            };
+            let request = load_request(tx, &id, now)?.ok_or_else(|| unavailable("a request vanished"))?;
+            Ok(request)
+        })
     }
 
     /// Every request with `status` (any when `None`), newest first, at most `LIST_LIMIT` (500).
@@ -561,55 +559,55 @@ impl Store {
         settings: &AccessSettings,
         now: Millis,
     ) -> Result<AccessRequest, AccessError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        self.expire(&tx, now)?;
-        let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
-        review::check(&request, reviewer)?;
-        let groups: Vec<&String> =
-            request.approver_groups.iter().filter(|g| reviewer.roles.contains(g)).collect();
-        tx.execute(
-            "INSERT INTO access_reviews (request_id, reviewer, decision, comment, at_ms, groups) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, reviewer.id, decision.name(), comment, now, json(&groups)],
-        )
-        .map_err(unavailable)?;
-        let approvals = request.approvals() + usize::from(decision == Decision::Approve);
-        // With one approval per group, every group must be among the approvers' groups too.
-        let groups_met = !request.per_group
-            || request.approver_groups.iter().all(|group| {
-                groups.contains(&group) && decision == Decision::Approve
-                    || request
-                        .reviews
-                        .iter()
-                        .any(|r| r.decision == Decision::Approve && r.groups.contains(group))
-            });
-        let mut granted = false;
-        if request.break_glass {
-            // After the fact: approving records that someone else looked; rejecting also ends
-            // the grant at once if it is still live.
-            if decision == Decision::Reject {
-                set_status(&tx, id, RequestStatus::Rejected, now)?;
-                tx.execute(
-                    "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 \
-                     WHERE request_id = ?1 AND revoked_at_ms IS NULL AND expires_at_ms > ?2",
-                    params![
-                        id,
-                        now,
-                        reviewer.id,
-                        comment.as_deref().unwrap_or("break-glass use rejected on review")
-                    ],
-                )
-                .map_err(unavailable)?;
-            }
-        } else if decision == Decision::Reject {
-            set_status(&tx, id, RequestStatus::Rejected, now)?;
-        } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) && groups_met {
-            set_status(&tx, id, RequestStatus::Approved, now)?;
-            // The cap applies again now: the maximum may have been lowered since the request.
-            let seconds = request.duration_seconds.min(settings.max_grant.as_secs()).max(1);
-            let fingerprint = request.statement.as_ref().map_or("", |s| s.fingerprint.as_str());
+        write(&mut *self.conn()?, |tx| {
+            self.expire(tx, now)?;
+            let request = load_request(tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
+            review::check(&request, reviewer)?;
+            let groups: Vec<&String> =
+                request.approver_groups.iter().filter(|g| reviewer.roles.contains(g)).collect();
             tx.execute(
+                "INSERT INTO access_reviews (request_id, reviewer, decision, comment, at_ms, groups) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, reviewer.id, decision.name(), comment, now, json(&groups)],
+            )
+            .map_err(unavailable)?;
+            let approvals = request.approvals() + usize::from(decision == Decision::Approve);
+            // With one approval per group, every group must be among the approvers' groups too.
+            let groups_met = !request.per_group
+                || request.approver_groups.iter().all(|group| {
+                    groups.contains(&group) && decision == Decision::Approve
+                        || request
+                            .reviews
+                            .iter()
+                            .any(|r| r.decision == Decision::Approve && r.groups.contains(group))
+                });
+            let mut granted = false;
+            if request.break_glass {
+                // After the fact: approving records that someone else looked; rejecting also ends
+                // the grant at once if it is still live.
+                if decision == Decision::Reject {
+                    set_status(tx, id, RequestStatus::Rejected, now)?;
+                    tx.execute(
+                        "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 \
+                     WHERE request_id = ?1 AND revoked_at_ms IS NULL AND expires_at_ms > ?2",
+                        params![
+                            id,
+                            now,
+                            reviewer.id,
+                            comment.as_deref().unwrap_or("break-glass use rejected on review")
+                        ],
+                    )
+                    .map_err(unavailable)?;
+                }
+            } else if decision == Decision::Reject {
+                set_status(tx, id, RequestStatus::Rejected, now)?;
+            } else if approvals >= usize::try_from(request.min_approvals).unwrap_or(usize::MAX) && groups_met
+            {
+                set_status(tx, id, RequestStatus::Approved, now)?;
+                // The cap applies again now: the maximum may have been lowered since the request.
+                let seconds = request.duration_seconds.min(settings.max_grant.as_secs()).max(1);
+                let fingerprint = request.statement.as_ref().map_or("", |s| s.fingerprint.as_str());
+                tx.execute(
                 "INSERT INTO grants (id, request_id, principal, datasource, fingerprint, uses, created_at_ms, \
                  expires_at_ms, template) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
@@ -625,24 +623,24 @@ impl Store {
                 ],
             )
             .map_err(unavailable)?;
-            granted = true;
-        }
-        let request = load_request(&tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
-        let kind = match (decision, request.status) {
-            (Decision::Reject, _) => Some(EventKind::Rejected),
-            (Decision::Approve, RequestStatus::Approved) => Some(EventKind::Approved),
-            (Decision::Approve, _) => None,
-        };
-        if let Some(kind) = kind {
-            let mut event = Event::new(kind, now, Some(&reviewer.id));
-            event.request = Some(request.clone());
-            self.emit(&tx, event)?;
-        }
-        tx.commit().map_err(unavailable)?;
-        if granted {
-            self.any_grants.store(true, Ordering::Release);
-        }
-        Ok(request)
+                granted = true;
+            }
+            let request = load_request(tx, id, now)?.ok_or_else(|| super::not_found_request(id))?;
+            let kind = match (decision, request.status) {
+                (Decision::Reject, _) => Some(EventKind::Rejected),
+                (Decision::Approve, RequestStatus::Approved) => Some(EventKind::Approved),
+                (Decision::Approve, _) => None,
+            };
+            if let Some(kind) = kind {
+                let mut event = Event::new(kind, now, Some(&reviewer.id));
+                event.request = Some(request.clone());
+                self.emit(tx, event)?;
+            }
+            if granted {
+                self.any_grants.store(true, Ordering::Release);
+            }
+            Ok(request)
+        })
     }
 
     /// Whether grant `id` has been revoked.
@@ -663,7 +661,7 @@ impl Store {
     ///
     /// # Errors
     /// [`AccessError::Unavailable`].
-    pub fn grants(&self, _now: Millis) -> Result<Vec<Grant>, AccessError> {
+    pub fn grants(&self) -> Result<Vec<Grant>, AccessError> {
         select_grants(&*self.conn()?, "ORDER BY g.created_at_ms DESC, g.id LIMIT ?1", params![LIST_LIMIT])
     }
 
@@ -679,31 +677,34 @@ impl Store {
         reason: Option<String>,
         now: Millis,
     ) -> Result<Grant, AccessError> {
-        let mut conn = self.conn()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-        let not_found = || AccessError::NotFound(format!("no grant {id:?} that you may see"));
-        let grant =
-            select_grants(&tx, "WHERE g.id = ?1", params![id])?.into_iter().next().ok_or_else(not_found)?;
-        if !review::may_see_grant(&grant, by) {
-            return Err(not_found());
-        }
-        // A used one-time grant can still be revoked until it expires: its statement may be
-        // running, and revoking stops it.
-        if grant.revoked.is_some() || now >= grant.expires_at_ms {
-            return Err(AccessError::Conflict("the grant is already revoked or expired".into()));
-        }
-        tx.execute(
-            "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 WHERE id = ?1",
-            params![id, now, by.id, reason],
-        )
-        .map_err(unavailable)?;
-        let grant =
-            select_grants(&tx, "WHERE g.id = ?1", params![id])?.into_iter().next().ok_or_else(not_found)?;
-        let mut event = Event::new(EventKind::Revoked, now, Some(&by.id));
-        event.grant = Some(grant.clone());
-        self.emit(&tx, event)?;
-        tx.commit().map_err(unavailable)?;
-        Ok(grant)
+        write(&mut *self.conn()?, |tx| {
+            let not_found = || AccessError::NotFound(format!("no grant {id:?} that you may see"));
+            let grant = select_grants(tx, "WHERE g.id = ?1", params![id])?
+                .into_iter()
+                .next()
+                .ok_or_else(not_found)?;
+            if !review::may_see_grant(&grant, by) {
+                return Err(not_found());
+            }
+            // A used one-time grant can still be revoked until it expires: its statement may be
+            // running, and revoking stops it.
+            if grant.revoked.is_some() || now >= grant.expires_at_ms {
+                return Err(AccessError::Conflict("the grant is already revoked or expired".into()));
+            }
+            tx.execute(
+                "UPDATE grants SET revoked_at_ms = ?2, revoked_by = ?3, revoke_reason = ?4 WHERE id = ?1",
+                params![id, now, by.id, reason],
+            )
+            .map_err(unavailable)?;
+            let grant = select_grants(tx, "WHERE g.id = ?1", params![id])?
+                .into_iter()
+                .next()
+                .ok_or_else(not_found)?;
+            let mut event = Event::new(EventKind::Revoked, now, Some(&by.id));
+            event.grant = Some(grant.clone());
+            self.emit(tx, event)?;
+            Ok(grant)
+        })
     }
 }
 
@@ -743,23 +744,36 @@ fn millis(d: std::time::Duration) -> Millis {
     Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), AccessError> {
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction on `conn`, committed when `f` succeeds and
+/// rolled back (by dropping it) when it fails: writers never interleave.
+fn write<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, AccessError>,
+) -> Result<T, AccessError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-    let version: usize = tx
-        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
-        .map_err(unavailable)?;
-    if version > MIGRATIONS.len() {
-        return Err(unavailable(format!(
-            "the store is at schema version {version}, newer than this Sluice knows ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(migration).map_err(|e| unavailable(format!("migration {}: {e}", index + 1)))?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(unavailable)?;
-    }
-    tx.commit().map_err(unavailable)
+    let out = f(&tx)?;
+    tx.commit().map_err(unavailable)?;
+    Ok(out)
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), AccessError> {
+    write(conn, |tx| {
+        let version: usize = tx
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map(|v| usize::try_from(v).unwrap_or(usize::MAX))
+            .map_err(unavailable)?;
+        if version > MIGRATIONS.len() {
+            return Err(unavailable(format!(
+                "the store is at schema version {version}, newer than this Sluice knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(migration).map_err(|e| unavailable(format!("migration {}: {e}", index + 1)))?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1)).map_err(unavailable)?;
+        }
+        Ok(())
+    })
 }
 
 fn set_status(conn: &Connection, id: &str, status: RequestStatus, now: Millis) -> Result<(), AccessError> {

@@ -59,6 +59,13 @@ pub struct GrantList {
     pub grants: Vec<Grant>,
 }
 
+/// The handler's outcome as the response: JSON, or the error with the request's trace id.
+// The handlers' own return type, which axum turns into the response.
+#[allow(clippy::result_large_err)]
+fn answer<T>(outcome: Result<T, Error>, caller: crate::gateway::RequestContext) -> Result<Json<T>, ApiError> {
+    outcome.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
+}
+
 /// Longest comment or reason kept, in bytes.
 const MAX_COMMENT_BYTES: usize = 4096;
 
@@ -101,10 +108,7 @@ pub async fn ask(
     principal: Principal,
     JsonBody(body): JsonBody<AskAhead>,
 ) -> Result<Json<AccessRequest>, ApiError> {
-    match gateway.ask_ahead(&principal, body, &caller).await {
-        Ok(request) => Ok(Json(request)),
-        Err(error) => Err(ApiError { error, trace_id: caller.trace_id }),
-    }
+    answer(gateway.ask_ahead(&principal, body, &caller).await, caller)
 }
 
 /// Access requests the caller filed or may review.
@@ -140,7 +144,7 @@ pub async fn list_requests(
         };
         Ok(RequestList { requests: gateway.access.requests(&principal, status, scope).await? })
     };
-    run.await.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
+    answer(run.await, caller)
 }
 
 /// One access request, if the caller filed it or may review it.
@@ -160,10 +164,7 @@ pub async fn get_request(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AccessRequest>, ApiError> {
-    match gateway.access.request(&principal, &id).await {
-        Ok(request) => Ok(Json(request)),
-        Err(e) => Err(ApiError { error: e.into(), trace_id: caller.trace_id }),
-    }
+    answer(gateway.access.request(&principal, &id).await.map_err(Error::from), caller)
 }
 
 async fn review(
@@ -217,7 +218,7 @@ pub async fn decide(
         })?;
         review(&gateway, &principal, &id, decision, &body).await
     };
-    run.await.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
+    answer(run.await, caller)
 }
 
 /// Grants the caller holds or may revoke.
@@ -242,7 +243,7 @@ pub async fn list_grants(
         let live_only = !query.all.unwrap_or(false);
         Ok::<_, Error>(GrantList { grants: gateway.access.grants(&principal, live_only).await? })
     };
-    run.await.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
+    answer(run.await, caller)
 }
 
 /// Revoke a live grant: its holder or one of its approver groups.
@@ -271,5 +272,5 @@ pub async fn revoke(
         tracing::info!(grant = id.as_str(), by = principal.id.as_str(), "access grant revoked");
         Ok::<_, Error>(grant)
     };
-    run.await.map(Json).map_err(|error| ApiError { error, trace_id: caller.trace_id })
+    answer(run.await, caller)
 }
