@@ -145,12 +145,20 @@ fn field<'v>(value: &'v Value, key: &str) -> &'v Value {
     value.get(key).unwrap_or(&Value::Null)
 }
 
-/// What a request or grant is for: the statement's text, or the role template.
+/// What a request or grant is for: the statement's text, the role template, or the relation.
 fn what(item: &Value) -> String {
-    match field(item, "template").as_str() {
-        Some(template) => format!("template {template}"),
-        None => field(field(item, "statement"), "text").as_str().unwrap_or("").to_string(),
+    let relation = field(item, "relation");
+    match (field(item, "template").as_str(), field(relation, "relation").as_str()) {
+        (Some(template), _) => format!("template {template}"),
+        (None, Some(name)) => format!("{} on {name}", statement_kinds(relation)),
+        (None, None) => field(field(item, "statement"), "text").as_str().unwrap_or("").to_string(),
     }
+}
+
+/// A relation request's statement kinds, `read, update`.
+fn statement_kinds(relation: &Value) -> String {
+    let kinds = field(relation, "statements").as_array().map(Vec::as_slice).unwrap_or_default();
+    kinds.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
 }
 
 /// `in 59m`, `3h ago`.
@@ -273,9 +281,14 @@ fn request_details(out: &mut impl std::io::Write, r: &Value, now: i64) -> std::i
     )?;
     writeln!(out, "principal:      {}", text(field(r, "principal")))?;
     writeln!(out, "datasource:     {}", text(field(r, "datasource")))?;
-    match field(r, "template").as_str() {
-        Some(template) => writeln!(out, "template:       {template}")?,
-        None => {
+    let relation = field(r, "relation");
+    match (field(r, "template").as_str(), field(relation, "relation").as_str()) {
+        (Some(template), _) => writeln!(out, "template:       {template}")?,
+        (None, Some(name)) => {
+            writeln!(out, "relation:       {name}")?;
+            writeln!(out, "statements:     {}", statement_kinds(relation))?;
+        }
+        (None, None) => {
             writeln!(out, "statement:      {}", text(field(field(r, "statement"), "text")))?;
             writeln!(out, "params:         {}", field(field(r, "statement"), "params"))?;
             writeln!(out, "kind:           {}", text(field(field(r, "statement"), "kind")))?;

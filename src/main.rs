@@ -70,21 +70,29 @@ enum AccessCommand {
         /// The request's id.
         id: String,
     },
-    /// Ask ahead for a statement (`--sql`) or a role template (`--template`).
+    /// Ask ahead for a statement (`--sql`), a role template (`--template`) or a relation
+    /// (`--relation`).
     Request {
         /// The datasource.
         #[arg(long)]
         datasource: String,
         /// The statement, as you will send it.
-        #[arg(long, conflicts_with = "template", required_unless_present = "template")]
+        #[arg(long, conflicts_with_all = ["template", "relation"], required_unless_present_any = ["template", "relation"])]
         sql: Option<String>,
         /// A parameter of the statement, as JSON (`42`, `'"text"'`); text that is not JSON is a
         /// string. Repeat in order.
         #[arg(long = "param")]
         params: Vec<String>,
         /// A role template instead of a statement.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "relation")]
         template: Option<String>,
+        /// A relation (`name` or `schema.name`) instead of a statement: its grant covers the
+        /// `--statements` kinds over it until it expires.
+        #[arg(long)]
+        relation: Option<String>,
+        /// With `--relation`: the statement kinds, comma-separated (`read,update`). Default `read`.
+        #[arg(long, requires = "relation", value_delimiter = ',')]
+        statements: Vec<String>,
         /// Why; shown to approvers.
         #[arg(long)]
         justification: Option<String>,
@@ -250,6 +258,8 @@ fn access(url: String, token: Option<String>, json: bool, command: AccessCommand
             sql,
             params,
             template,
+            relation,
+            statements,
             justification,
             window,
             duration,
@@ -263,6 +273,8 @@ fn access(url: String, token: Option<String>, json: bool, command: AccessCommand
             let fields = [
                 ("sql", sql.map(serde_json::Value::from)),
                 ("template", template.map(serde_json::Value::from)),
+                ("relation", relation.map(serde_json::Value::from)),
+                ("statements", (!statements.is_empty()).then(|| serde_json::Value::from(statements))),
                 ("params", (!params.is_empty()).then(|| serde_json::Value::from(params))),
                 ("justification", justification.map(serde_json::Value::from)),
                 ("uses", window.then(|| serde_json::Value::from("window"))),

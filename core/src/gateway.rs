@@ -12,10 +12,10 @@ use tracing::{Instrument, field};
 use utoipa::ToSchema;
 
 use crate::access::{
-    self, Access, AccessError, AccessRequest, Coverage, Covered, Grant, GrantUses, NewRequest, RoleTemplate,
-    StatementAsked,
+    self, Access, AccessError, AccessRequest, Coverage, Covered, Grant, GrantUses, NewRequest, RelationAsked,
+    RoleTemplate, StatementAsked,
 };
-use crate::analyse::{self, Analysis, Dialect, StatementKind};
+use crate::analyse::{self, Analysis, Dialect, RelationName, StatementKind};
 use crate::audit::{TraceId, span};
 use crate::auth::{Authenticator, Principal};
 use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
@@ -95,6 +95,15 @@ pub struct AskAhead {
     /// every statement the template permits, as the template's database role, until it expires.
     #[serde(default)]
     pub template: Option<String>,
+    /// A relation (`name` or `schema.name`, as a statement would name it) instead of a
+    /// statement: its grant covers every statement of the kinds in `statements` that touches
+    /// this relation and no other, until it expires.
+    #[serde(default)]
+    pub relation: Option<String>,
+    /// With `relation`: the statement kinds asked for, of `read`, `insert`, `update` and
+    /// `delete`. Default `["read"]`.
+    #[serde(default)]
+    pub statements: Vec<String>,
     /// Its parameters (a one-time grant covers exactly these); none for a template.
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
@@ -217,15 +226,21 @@ impl Gateway {
                             );
                             covered.clone()
                         }
-                        None => {
-                            let held = self
-                                .hold(principal, name, analysis, &request, asked)
-                                .instrument(policy_span)
-                                .await;
-                            held.inspect_err(|_| {
-                                request_span.record("verdict", verdict);
-                            })?
-                        }
+                        None => match self.covering_relation(ds, analysis, &grants).await {
+                            Some(covered) => {
+                                tracing::info!(grant = covered.grant_id.as_str(), "access grant used");
+                                covered
+                            }
+                            None => {
+                                let held = self
+                                    .hold(principal, name, analysis, &request, asked)
+                                    .instrument(policy_span)
+                                    .await;
+                                held.inspect_err(|_| {
+                                    request_span.record("verdict", verdict);
+                                })?
+                            }
+                        },
                     };
                     request_span.record("verdict", "granted");
                     grant = Some(held);
@@ -258,9 +273,8 @@ impl Gateway {
             }
             grant.get_or_insert_with(|| covered.clone());
         }
-        let supports_session = ds.connector.supports_session();
-        let session =
-            session_for(name, &ds.settings.rls, supports_session, principal, &ask, &analysis.facts)?;
+        let support = ds.connector.session_support();
+        let session = session_for(name, &ds.settings.rls, support, principal, &ask, &analysis.facts)?;
 
         let rewrite_span = tracing::debug_span!(span::REWRITE, protected = field::Empty);
         let prepared = prepare(ds, &request.sql, analysis, outcome.as_ref(), principal, &request.params)
@@ -513,8 +527,17 @@ impl Gateway {
                 false => "access requests on this Sluice need a justification".into(),
             }));
         }
-        let template = match (&ask.template, &ask.sql) {
-            (Some(name), None) => {
+        let asked = [ask.sql.is_some(), ask.template.is_some(), ask.relation.is_some()];
+        if asked.iter().filter(|a| **a).count() != 1 {
+            return Err(Error::InvalidRequest(
+                "ask for exactly one of `sql`, `template` and `relation`".into(),
+            ));
+        }
+        if ask.relation.is_none() && !ask.statements.is_empty() {
+            return Err(Error::InvalidRequest("`statements` goes with `relation` only".into()));
+        }
+        let template = match &ask.template {
+            Some(name) => {
                 let template = settings
                     .template(name)
                     .filter(|t| t.datasources.contains(&ask.datasource))
@@ -529,8 +552,7 @@ impl Gateway {
                 }
                 Some(template)
             }
-            (None, Some(_)) => None,
-            _ => return Err(Error::InvalidRequest("ask for exactly one of `sql` and `template`".into())),
+            None => None,
         };
         let mut cap = match ask.break_glass {
             true => settings.break_glass_max.min(settings.max_grant),
@@ -552,8 +574,8 @@ impl Gateway {
                 "break-glass access needs a break-glass role, which you do not hold".into(),
             )));
         }
-        let new = match template {
-            Some(template) => NewRequest {
+        let new = match (template, &ask.relation) {
+            (Some(template), _) => NewRequest {
                 principal: principal.id.clone(),
                 statement: StatementAsked {
                     datasource: ask.datasource.clone(),
@@ -564,6 +586,7 @@ impl Gateway {
                     relations: Vec::new(),
                 },
                 template: Some(template.name.clone()),
+                relation: None,
                 max_seconds: Some(template.max_duration.as_secs()),
                 min_approvals: Some(template.min_approvals),
                 per_group: Some(template.approval_per_group),
@@ -577,7 +600,8 @@ impl Gateway {
                 uses: GrantUses::Window,
                 break_glass: ask.break_glass,
             },
-            None => self.ask_for_statement(principal, ask, caller).await?,
+            (None, Some(relation)) => self.ask_for_relation(principal, relation, &ask).await?,
+            (None, None) => self.ask_for_statement(principal, ask, caller).await?,
         };
         let filed = self.access.ask(new).await?;
         if filed.break_glass {
@@ -630,6 +654,7 @@ impl Gateway {
             principal: principal.id.clone(),
             statement: asked_statement(name, &analysis, &request),
             template: None,
+            relation: None,
             max_seconds: None,
             min_approvals: None,
             per_group: None,
@@ -642,6 +667,116 @@ impl Gateway {
             uses: ask.uses,
             break_glass: ask.break_glass,
         })
+    }
+
+    /// The request content for asking ahead for a relation: a window over statements of some
+    /// kinds that touch that relation only. The relation must exist on a datasource the policy
+    /// judges; `[access] approvers` review it, as no plugin has seen a statement to name others.
+    async fn ask_for_relation(
+        &self,
+        principal: &Principal,
+        relation: &str,
+        ask: &AskAhead,
+    ) -> Result<NewRequest, Error> {
+        let name = ask.datasource.as_str();
+        let ds = self
+            .datasources
+            .get(name)
+            .ok_or_else(|| Error::InvalidRequest(format!("unknown datasource {name:?}")))?;
+        if !self.policy.as_ref().is_some_and(|p| p.judges(name)) {
+            return Err(Error::InvalidRequest(format!(
+                "no policy plugin judges datasource {name:?}: its statements need no approval"
+            )));
+        }
+        let approvers = self.access.settings().approvers.clone();
+        if approvers.is_empty() {
+            return Err(Error::InvalidRequest(
+                "relation requests are reviewed by `[access] approvers`, and this Sluice names none".into(),
+            ));
+        }
+        let parts: Vec<&str> = relation.split('.').collect();
+        let wanted = match parts.as_slice() {
+            [name] => RelationName { schema: None, name: (*name).to_owned() },
+            [schema, name] => RelationName { schema: Some((*schema).to_owned()), name: (*name).to_owned() },
+            _ => return Err(Error::InvalidRequest(format!("{relation:?} is not `name` or `schema.name`"))),
+        };
+        let catalog = ds.catalog.get(ds.connector.as_ref()).await?;
+        let Some((resolved, _)) = catalog.resolve(&wanted) else {
+            return Err(Error::InvalidRequest(format!("datasource {name:?} has no relation {relation:?}")));
+        };
+        let default = ["read".to_string()];
+        let asked = if ask.statements.is_empty() { &default[..] } else { &ask.statements[..] };
+        let mut statements = Vec::new();
+        for kind in asked {
+            let known = RELATION_KINDS.iter().find(|k| k.name() == kind).ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "statement kind {kind:?} is not one of read, insert, update, delete"
+                ))
+            })?;
+            if !statements.contains(&known.name().to_string()) {
+                statements.push(known.name().to_string());
+            }
+        }
+        let resolved = resolved.to_string();
+        Ok(NewRequest {
+            principal: principal.id.clone(),
+            statement: StatementAsked {
+                datasource: name.to_string(),
+                kind: "relation".into(),
+                text: String::new(),
+                params: Vec::new(),
+                fingerprint: String::new(),
+                relations: vec![resolved.clone()],
+            },
+            template: None,
+            reasons: vec![format!("{} on relation {resolved}", statements.join(", "))],
+            relation: Some(RelationAsked { relation: resolved, statements }),
+            max_seconds: None,
+            min_approvals: None,
+            per_group: None,
+            plugins: Vec::new(),
+            approver_groups: approvers,
+            justification: ask.justification.clone(),
+            suggested_seconds: None,
+            requested_seconds: ask.duration_seconds,
+            // A relation's grant covers statements of many shapes until it expires.
+            uses: GrantUses::Window,
+            break_glass: ask.break_glass,
+        })
+    }
+
+    /// The first live relation grant among `grants` that covers the statement: its kind is one
+    /// the grant names, and every relation it touches resolves to the granted one. Only asked
+    /// when the policy holds a statement, so the catalog is read only then.
+    async fn covering_relation(
+        &self,
+        ds: &Datasource,
+        analysis: &Analysis,
+        grants: &[Grant],
+    ) -> Option<Covered> {
+        let now = access::now_ms();
+        // Collected before the `await`: a lazy iterator held across it would make the request's
+        // future lose `Send`.
+        let mut live: Vec<(&Grant, &RelationAsked)> = Vec::new();
+        for grant in grants {
+            if let Some(relation) = grant.relation.as_ref().filter(|_| grant.is_live(now)) {
+                live.push((grant, relation));
+            }
+        }
+        if live.is_empty() || analysis.facts.relations.is_empty() {
+            return None;
+        }
+        let catalog = ds.catalog.get(ds.connector.as_ref()).await.ok()?;
+        let touched = analysis
+            .facts
+            .relations
+            .iter()
+            .map(|r| catalog.resolve(&r.relation).map(|(resolved, _)| resolved.to_string()))
+            .collect::<Option<Vec<String>>>()?;
+        let kind = analysis.facts.kind.name();
+        live.into_iter()
+            .find(|(_, r)| r.statements.iter().any(|s| s == kind) && touched.iter().all(|t| *t == r.relation))
+            .map(|(g, _)| Covered { grant_id: g.id.clone(), expires_at_ms: g.expires_at_ms })
     }
 
     /// A statement the policy chain holds for approval: runs under a live grant that covers
@@ -679,6 +814,7 @@ impl Gateway {
                     justification: request.justification.clone(),
                     suggested_seconds: asked.suggested_duration_seconds.map(u64::from),
                     template: None,
+                    relation: None,
                     max_seconds: None,
                     min_approvals: None,
                     per_group: None,
@@ -758,6 +894,10 @@ fn effective_principal<'p>(principal: &'p Principal, grants: &[Grant]) -> std::b
     }
     std::borrow::Cow::Owned(effective)
 }
+
+/// The statement kinds a relation may be asked for.
+const RELATION_KINDS: [StatementKind; 4] =
+    [StatementKind::Read, StatementKind::Insert, StatementKind::Update, StatementKind::Delete];
 
 /// Longest justification an access request keeps, in bytes.
 const MAX_JUSTIFICATION_BYTES: usize = 4096;

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    KEY, KEY_TENANT_2, PgSchema, SQLITE, Sluice, TempDir, assert_error, base_toml, plugin_toml, policy_toml,
+    KEY, KEY_TENANT_2, MyDatabase, PgSchema, SQLITE, Sluice, TempDir, assert_error, base_toml, plugin_toml,
+    policy_toml,
 };
 
 const DBA1: &str = "sk_test_access_dba_one";
@@ -339,6 +340,46 @@ async fn an_unreachable_store_fails_held_statements_only() {
 }
 
 #[tokio::test]
+async fn a_postgresql_store_that_is_down_newer_or_malformed_fails_closed() {
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n")
+        .unwrap();
+    // Nobody listens on port 1.
+    let sluice =
+        Sluice::start(&config(SQLITE, "store = \"postgres://postgres@127.0.0.1:1/x\""), dir.path()).await;
+    for _ in 0..2 {
+        let (status, body) = run(&sluice, KEY, "DELETE FROM t").await;
+        assert_error(status, &body, "unavailable");
+        assert!(body["error"]["message"].as_str().unwrap().contains("PostgreSQL store"), "{body}");
+    }
+    let (status, body) = sluice
+        .call("POST", "/v1/query", KEY, Some(json!({"datasource": "free", "sql": "SELECT 1 AS one"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "plain statements are unaffected: {body}");
+
+    // A store a newer Sluice migrated is refused, not misread.
+    let store = PgSchema::new(
+        "CREATE TABLE sluice_access_schema (version BIGINT NOT NULL); \
+                               INSERT INTO sluice_access_schema VALUES (99);",
+    )
+    .await;
+    let access =
+        format!("store = \"{}?options=-csearch_path%3D{}\"", crate::harness::pg_admin_url(), store.name);
+    let sluice = Sluice::start(&config(SQLITE, &access), dir.path()).await;
+    let (status, body) = run(&sluice, KEY, "DELETE FROM t").await;
+    assert_error(status, &body, "unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("newer"), "{body}");
+
+    let toml = config(SQLITE, "store = \"postgres://postgres@127.0.0.1:notaport/x\"");
+    let error = match sluice_core::config::parse(&toml, &dir.path().join("sluice.toml"), |_| None) {
+        Ok(_) => panic!("a malformed store URL was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("access.store: not a valid PostgreSQL URL"), "{error}");
+    assert!(!error.contains("notaport/x"), "the URL is not echoed: {error}");
+}
+
+#[tokio::test]
 async fn a_statement_under_a_grant_ends_when_the_grant_does() {
     let schema = PgSchema::new("").await;
     let dir = TempDir::new();
@@ -504,6 +545,86 @@ async fn asking_ahead_refuses_what_needs_no_approval_and_bad_durations() {
 }
 
 #[tokio::test]
+async fn a_relation_grant_covers_its_kinds_over_that_relation_only() {
+    let dir = TempDir::new();
+    std::fs::write(
+        dir.path().join("init.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one');\n\
+         CREATE TABLE u (id INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let sluice = Sluice::start(&config(SQLITE, "approvers = [\"dba\"]"), dir.path()).await;
+    let relation = |body: Value| {
+        let mut base = json!({"datasource": "app", "relation": "t", "justification": "INC-7"});
+        base.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        base
+    };
+    for (bad, says) in [
+        (relation(json!({"relation": "nope"})), "no relation"),
+        (relation(json!({"relation": "a.b.c"})), "schema.name"),
+        (relation(json!({"statements": ["drop"]})), "not one of"),
+        (relation(json!({"sql": "SELECT 1"})), "exactly one"),
+        (json!({"datasource": "app", "sql": "SELECT 1", "statements": ["read"]}), "goes with"),
+        (relation(json!({"datasource": "free"})), "no policy plugin"),
+    ] {
+        let (status, body) = ask(&sluice, KEY, bad).await;
+        assert_error(status, &body, "invalid_request");
+        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{says}: {body}");
+    }
+    let (status, request) =
+        ask(&sluice, KEY, relation(json!({"statements": ["read", "update", "read"]}))).await;
+    assert_eq!(status, StatusCode::OK, "{request}");
+    assert_eq!(request["relation"], json!({"relation": "main.t", "statements": ["read", "update"]}));
+    assert_eq!(request["statement"], Value::Null);
+    assert_eq!(request["uses"], "window");
+    assert_eq!(request["approver_groups"], json!(["dba"]));
+    let id = request["id"].as_str().unwrap();
+    let (status, body) = run(&sluice, KEY, "SELECT v FROM t").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "not before approval: {body}");
+    let (status, approved) = review(&sluice, DBA1, id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+
+    // Statements of its kinds over `t` alone run, in any shape, as often as wanted.
+    for sql in
+        ["SELECT v FROM t", "SELECT count(*) FROM main.t WHERE id > 0", "UPDATE t SET v = 'uno' WHERE id = 1"]
+    {
+        for _ in 0..2 {
+            let (status, body) = run(&sluice, KEY, sql).await;
+            assert_eq!(status, StatusCode::OK, "{sql}: {body}");
+        }
+    }
+    // Other kinds, other relations, other principals: held as before.
+    for sql in [
+        "DELETE FROM t WHERE id = 1",
+        "SELECT id FROM u",
+        "SELECT t.v FROM t JOIN u ON u.id = t.id",
+        "SELECT 1",
+    ] {
+        let (status, body) = run(&sluice, KEY, sql).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{sql}: {body}");
+    }
+    let (status, _) = run(&sluice, KEY_TENANT_2, "SELECT v FROM t").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+
+    // Plugins and listings see it for what it is; revoking it ends it.
+    let (_, grants) = sluice.call("GET", "/v1/grants", KEY, None).await;
+    let grant = grants["grants"].as_array().unwrap().iter().find(|g| g["request_id"] == id).unwrap().clone();
+    assert_eq!(grant["relation"]["relation"], "main.t", "{grant}");
+    let path = format!("/v1/grants/{}/revoke", grant["id"].as_str().unwrap());
+    let (status, body) = sluice.call("POST", &path, KEY, Some(json!({"comment": "done"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = run(&sluice, KEY, "SELECT v FROM t").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "held again after revocation");
+
+    // Without `[access] approvers`, nobody could review one: refused up front.
+    let other = TempDir::new();
+    let sluice = start_in(other.path(), "").await;
+    let (status, body) = ask(&sluice, KEY, json!({"datasource": "app", "relation": "t"})).await;
+    assert_error(status, &body, "invalid_request");
+    assert!(body["error"]["message"].as_str().unwrap().contains("approvers"), "{body}");
+}
+
+#[tokio::test]
 async fn break_glass_is_taken_at_once_loudly_and_reviewed_by_someone_else() {
     let dir = TempDir::new();
     let sluice =
@@ -635,6 +756,63 @@ async fn a_role_template_grant_runs_its_statements_as_its_role_until_it_expires(
 }
 
 #[tokio::test]
+async fn a_role_template_grant_sets_its_role_on_mariadb_and_unsets_it_after_each_statement() {
+    use mysql_async::prelude::Queryable as _;
+    let mut db =
+        MyDatabase::new("CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one')").await;
+    let role = crate::harness::unique("sluice_debug_read");
+    for statement in [
+        format!("CREATE ROLE {role}"),
+        format!("GRANT SELECT ON {}.* TO {role}", db.name),
+        format!("GRANT {role} TO CURRENT_USER()"),
+    ] {
+        db.conn.query_drop(statement).await.unwrap();
+    }
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    let template = format!(
+        "[[access.templates]]\nname = \"debug-read\"\ndescription = \"Read anything\"\n\
+         datasources = [\"app\", \"plain\"]\nstatements = [\"read\"]\nrelations = [\"*\"]\nrole = \"{role}\"\n\
+         max_duration_seconds = 3\napprovers = [\"dba\"]\n"
+    );
+    let toml =
+        format!("{}\n[datasources.plain]\n{}\n", config(&db.datasource(""), &template), db.datasource(""));
+    let sluice = Sluice::start(&toml, dir.path()).await;
+    let which = "SELECT CURRENT_ROLE() AS r";
+    let on_plain = |sql: &str| json!({"datasource": "plain", "sql": sql});
+    let (status, body) = sluice.call("POST", "/v1/query", KEY, Some(on_plain(which))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"][0][0], Value::Null, "no role before the grant: {body}");
+    for datasource in ["app", "plain"] {
+        let (status, request) =
+            ask(&sluice, KEY, json!({"datasource": datasource, "template": "debug-read"})).await;
+        assert_eq!(status, StatusCode::OK, "{request}");
+        let (status, approved) = review(&sluice, DBA1, request["id"].as_str().unwrap(), "approve").await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+    }
+    for _ in 0..3 {
+        let (status, body) = run(&sluice, KEY, which).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["rows"][0][0], role.as_str());
+    }
+    let (status, body) = run(&sluice, KEY, "SELECT v FROM t WHERE id = 1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["rows"][0][0], "one");
+    // Another principal's statements, on the same pooled connections, run without it.
+    let (_, body) = sluice.call("POST", "/v1/query", KEY_TENANT_2, Some(on_plain(which))).await;
+    assert_eq!(body["rows"][0][0], Value::Null, "{body}");
+
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let (status, _) = run(&sluice, KEY, which).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "held again once the grant expired");
+    for _ in 0..4 {
+        let (_, body) = sluice.call("POST", "/v1/query", KEY, Some(on_plain(which))).await;
+        assert_eq!(body["rows"][0][0], Value::Null, "no connection kept the role: {body}");
+    }
+    db.conn.query_drop(format!("DROP ROLE {role}")).await.unwrap();
+}
+
+#[tokio::test]
 async fn role_templates_and_webhooks_are_validated_at_start_up() {
     let dir = TempDir::new();
     let template = "[[access.templates]]\nname = \"t1\"\ndescription = \"x\"\ndatasources = [\"free\", \"nope\"]\n\
@@ -647,7 +825,7 @@ async fn role_templates_and_webhooks_are_validated_at_start_up() {
             .to_string();
     for needle in [
         "access.templates[0].datasources: no datasource is named \"nope\"",
-        "access.templates[0].role: datasource \"free\" is not PostgreSQL",
+        "access.templates[0].role: datasource \"free\" is SQLite",
         "access.templates[0].statements: unknown statement kind \"fly\"",
         "access.templates[0].relations",
         "access.templates[0].max_duration_seconds",
@@ -878,4 +1056,123 @@ async fn pending_requests_per_principal_are_capped_and_justifications_bounded() 
     assert_error(status, &answer, "invalid_request");
     let (status, answer) = ask(&sluice, KEY_TENANT_2, body).await;
     assert_error(status, &answer, "invalid_request");
+}
+
+/// A `sluice serve` process of its own, stopped on drop.
+struct Process {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `sluice serve` on configuration `toml` in `dir`, on a free port; waits until it
+    /// answers.
+    async fn serve(dir: &Path, toml: &str) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let toml = toml.replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
+        let config = dir.join("sluice.toml");
+        std::fs::write(&config, toml).unwrap();
+        let log = std::fs::File::create(dir.join("sluice.log")).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let process = Process { child, url: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while client.get(format!("{}/healthz", process.url)).send().await.is_err() {
+            let log = std::fs::read_to_string(dir.join("sluice.log")).unwrap_or_default();
+            assert!(Instant::now() < deadline, "sluice did not start:\n{log}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        process
+    }
+
+    async fn call(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn run(&self, token: &str, sql: &str) -> (StatusCode, Value) {
+        let body = json!({"datasource": "app", "sql": sql, "params": [], "justification": "ticket 9"});
+        self.call("/v1/query", token, body).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_a_postgresql_store() {
+    let data = PgSchema::new("CREATE TABLE t (id serial PRIMARY KEY, v text)").await;
+    let store = PgSchema::new("").await;
+    let access =
+        format!("store = \"{}?options=-csearch_path%3D{}\"", crate::harness::pg_admin_url(), store.name);
+    let toml = config(&data.datasource(""), &access);
+    let (dir_a, dir_b) = (TempDir::new(), TempDir::new());
+    for dir in [&dir_a, &dir_b] {
+        std::fs::write(dir.path().join("init.sql"), "-- empty\n").unwrap();
+    }
+    let a = std::sync::Arc::new(Process::serve(dir_a.path(), &toml).await);
+    let b = std::sync::Arc::new(Process::serve(dir_b.path(), &toml).await);
+
+    // Asked through one, approved through the other.
+    let insert = "INSERT INTO t (v) VALUES ('once')";
+    let (status, body) = a.run(KEY, insert).await;
+    assert_error(status, &body, "approval_required");
+    let id = body["approval"]["request"]["id"].as_str().unwrap().to_string();
+    let (status, body) = b.call(&format!("/v1/access-requests/{id}/approve"), DBA1, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "approved");
+
+    // Twenty replays, half through each process: one runs.
+    let mut replays = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let target = std::sync::Arc::clone(if i % 2 == 0 { &a } else { &b });
+        replays.spawn(async move { target.run(KEY, insert).await });
+    }
+    let (mut ran, mut refused) = (0, 0);
+    while let Some(joined) = replays.join_next().await {
+        let (status, body) = joined.unwrap();
+        if status == StatusCode::OK {
+            ran += 1;
+        } else {
+            assert_error(status, &body, "conflict");
+            refused += 1;
+        }
+    }
+    assert_eq!((ran, refused), (1, 19));
+    let rows: i64 = data.client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get(0);
+    assert_eq!(rows, 1, "the statement ran exactly once");
+
+    // The store is PostgreSQL's, at the current schema version, in the schema the URL named.
+    let version: i64 = store
+        .client
+        .query_one(&format!("SELECT version FROM {}.sluice_access_schema", store.name), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(version >= 4, "{version}");
+    let grants: i64 = store
+        .client
+        .query_one(&format!("SELECT count(*) FROM {}.grants WHERE used_at_ms IS NOT NULL", store.name), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(grants, 1);
 }

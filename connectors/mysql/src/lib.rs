@@ -12,6 +12,9 @@
 //! - Reads on a pool of its own whose sessions are pinned `SESSION TRANSACTION READ ONLY` (so
 //!   the read's single autocommit statement is a read-only transaction, without a `START
 //!   TRANSACTION` and a `COMMIT` round trip each); writes on the other pool, in autocommit.
+//! - A role template's role (the only session part MySQL takes): `SET ROLE` before the
+//!   statement and `SET ROLE NONE` after it, on the same connection; a connection whose role
+//!   could not be unset is closed rather than pooled, so no later statement inherits it.
 //! - A client-side deadline of `statement_timeout`. When it fires, a separate short-lived
 //!   connection sends `KILL CONNECTION <id>`: that stops the statement on MySQL and MariaDB
 //!   alike (unlike `max_statement_time` / `max_execution_time`, which differ between them and
@@ -58,7 +61,9 @@ use std::time::Duration;
 use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, command_tag};
+use sluice_core::execute::{
+    Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, SessionSupport, command_tag,
+};
 
 /// The pinned `sql_mode`: strict, no zero dates, and none of the modes that change how SQL
 /// text parses (`ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES`, `PIPES_AS_CONCAT`).
@@ -191,22 +196,37 @@ impl Connector for MySqlConnector {
         Dialect::MySql
     }
 
+    fn session_support(&self) -> SessionSupport {
+        // A role, set for the statement and unset after it; MySQL has no row-level security
+        // to read settings.
+        SessionSupport { role: true, settings: false }
+    }
+
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {
-        // MySQL has no row-level security and no transaction-local role to hand one to.
-        if !request.session.is_empty() {
-            return Err(ExecError::Session(
-                "MySQL datasources cannot apply a database role or session settings".into(),
-            ));
+        if !request.session.settings.is_empty() {
+            return Err(ExecError::Session("MySQL datasources cannot apply session settings".into()));
         }
         let limit = request.limits.statement_timeout;
         let mut conn = self.checkout(request.mode).await?;
         let id = conn.id();
         let stopped = tokio::select! {
             finished = tokio::time::timeout(limit, run(&mut conn, &request)) => match finished {
-                Ok(result) => return result,
-                Err(_) => ExecError::Timeout(limit),
+                Ok(finished) => Ok(finished),
+                Err(_) => Err(ExecError::Timeout(limit)),
             },
-            () = request.cancel.fired() => ExecError::Cancelled,
+            () = request.cancel.fired() => Err(ExecError::Cancelled),
+        };
+        let stopped = match stopped {
+            Ok((result, true)) => return result,
+            Ok((result, false)) => {
+                tokio::spawn(async move {
+                    if let Err(e) = conn.disconnect().await {
+                        tracing::debug!(error = %e, "closing a MySQL connection failed");
+                    }
+                });
+                return result;
+            }
+            Err(stopped) => stopped,
         };
         let (opts, within) = (self.opts.clone(), self.connect_timeout);
         tokio::spawn(async move {
@@ -243,14 +263,37 @@ impl Connector for MySqlConnector {
     }
 }
 
-async fn run(conn: &mut Conn, req: &ExecRequest<'_>) -> Result<ResultSet, ExecError> {
+/// Runs the statement of `req` on `conn`, as its role if it names one; the result, and whether
+/// `conn` is fit to go back to the pool.
+async fn run(conn: &mut Conn, req: &ExecRequest<'_>) -> (Result<ResultSet, ExecError>, bool) {
     let params = if req.params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(req.params.iter().map(decode::param).collect())
     };
-    // Reads run on read-only sessions (see `MySqlConnector::new`), writes in autocommit.
-    fetch(conn, req, params).await
+    let Some(role) = &req.session.role else {
+        // Reads run on read-only sessions (see `MySqlConnector::new`), writes in autocommit.
+        return (fetch(conn, req, params).await, true);
+    };
+    // The role holds from here to the `SET ROLE NONE` below; a connection whose role could
+    // not be unset is not clean, and the caller closes it instead of pooling it.
+    let map = |e: mysql_async::Error| errors::map(&e, req.limits.statement_timeout);
+    if let Err(e) = conn.query_drop(format!("SET ROLE {}", quote_identifier(role))).await {
+        return (Err(map(e)), false);
+    }
+    let result = fetch(conn, req, params).await;
+    match conn.query_drop("SET ROLE NONE").await {
+        Ok(()) => (result, true),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot unset a MySQL role after a statement; closing the connection");
+            (result, false)
+        }
+    }
+}
+
+/// `name` as a backquoted MySQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
 async fn fetch(

@@ -408,21 +408,57 @@ async fn catalog_lists_tables_and_views_and_resolves_names() {
     admin.disconnect().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_database_session_is_refused() {
-    let c = connector(1);
-    assert!(!c.supports_session());
-    let session = Session { role: Some("app_rls".into()), settings: vec![] };
+/// Runs `sql` in `session` on `c`.
+async fn exec_in(
+    c: &MySqlConnector,
+    sql: &str,
+    session: &Session,
+) -> Result<sluice_core::execute::ResultSet, ExecError> {
     let request = ExecRequest {
-        sql: "SELECT 1",
+        sql,
         params: &[],
         mode: Mode::Read,
         limits: limits(5000, 10),
-        session: &session,
+        session,
         cancel: &Cancel::NEVER,
     };
-    let err = c.execute(request).await.unwrap_err();
+    c.execute(request).await
+}
+
+#[tokio::test]
+async fn session_settings_are_refused() {
+    let c = connector(1);
+    assert_eq!(c.session_support(), sluice_core::execute::SessionSupport { role: true, settings: false });
+    let session = Session { role: None, settings: vec![("sluice.tenant_id".into(), "1".into())] };
+    let err = exec_in(&c, "SELECT 1", &session).await.unwrap_err();
     assert!(matches!(&err, ExecError::Session(m) if m.contains("MySQL")), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_role_holds_for_its_statement_only() {
+    let c = connector(1);
+    let role = format!("sluice_t_{}", uuid::Uuid::new_v4().simple());
+    let opts = mysql_async::Opts::from_url(&url()).unwrap();
+    let mut admin = mysql_async::Conn::new(opts).await.unwrap();
+    admin.query_drop(format!("CREATE ROLE {role}")).await.unwrap();
+    admin.query_drop(format!("GRANT {role} TO CURRENT_USER()")).await.unwrap();
+    let with_role = Session { role: Some(role.clone()), settings: vec![] };
+    let which = "SELECT CURRENT_ROLE()";
+    // One pooled connection: every statement below runs on it.
+    for _ in 0..2 {
+        let result = exec_in(&c, which, &with_role).await.unwrap();
+        assert_eq!(result.rows[0][0], Value::Text(role.clone()));
+        let result = exec_in(&c, which, &Session::NONE).await.unwrap();
+        assert_eq!(result.rows[0][0], Value::Null, "the role ended with its statement");
+    }
+    // A role the login does not hold fails the statement, and nothing is left behind.
+    let missing = Session { role: Some("sluice_no_such_role".into()), settings: vec![] };
+    let err = exec_in(&c, which, &missing).await.unwrap_err();
+    assert!(matches!(err, ExecError::Upstream { .. }), "{err:?}");
+    let result = exec_in(&c, which, &Session::NONE).await.unwrap();
+    assert_eq!(result.rows[0][0], Value::Null);
+    admin.query_drop(format!("DROP ROLE {role}")).await.unwrap();
+    admin.disconnect().await.unwrap();
 }
 
 #[tokio::test]

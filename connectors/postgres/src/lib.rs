@@ -87,7 +87,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, ResultSet};
+use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, ResultSet, SessionSupport};
 use tokio_postgres::NoTls;
 
 use crate::run::Lease;
@@ -198,8 +198,8 @@ impl Connector for PostgresConnector {
         Dialect::Postgres
     }
 
-    fn supports_session(&self) -> bool {
-        true
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::FULL
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {

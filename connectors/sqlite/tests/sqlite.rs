@@ -305,7 +305,7 @@ async fn catalog_lists_tables_and_views_and_resolves_names() {
 async fn a_database_session_is_refused() {
     let dir = Dir::new();
     let c = connector(&dir);
-    assert!(!c.supports_session());
+    assert_eq!(c.session_support(), sluice_core::execute::SessionSupport::NONE);
     let session = Session { role: None, settings: vec![("sluice.tenant_id".into(), "1".into())] };
     let request = ExecRequest {
         sql: "SELECT 1",

@@ -26,10 +26,15 @@
 //! A statement run under a grant never outlives it: its timeout is cut to the grant's expiry.
 //! Deny verdicts are never overridden: the chain only asks for approval when no plugin denied.
 //!
-//! Everything lives in the [`store`] (an embedded SQLite file by default), each change one
-//! transaction, every time a UTC millisecond count. The store opens on first use: a Sluice whose
-//! plugins never ask for approval never creates it, and a store that cannot be opened fails the
-//! statements that need it with `503 unavailable` while every other statement runs as before.
+//! Everything lives in the [`store`] (an embedded SQLite file by default, or a PostgreSQL
+//! database that several Sluice processes share), each change one transaction, every time a
+//! UTC millisecond count. The store opens on first use: a Sluice whose plugins never ask for
+//! approval never creates it, and a store that cannot be opened fails the statements that need
+//! it with `503 unavailable` while every other statement runs as before.
+//!
+//! Besides a statement, one may ask for a role template (see [`RoleTemplate`]) or a relation
+//! ([`RelationAsked`]): statements of some kinds over that one relation, any shape, until the
+//! grant expires.
 
 pub mod notify;
 mod review;
@@ -64,8 +69,8 @@ pub fn now_ms() -> Millis {
 /// Validated `[access]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessSettings {
-    /// The SQLite file holding requests, reviews and grants.
-    pub store: std::path::PathBuf,
+    /// Where requests, reviews and grants are kept.
+    pub store: StoreLocation,
     /// Approver groups of a request whose plugins named none.
     pub approvers: Vec<String>,
     /// Distinct approvals a request needs.
@@ -90,6 +95,36 @@ pub struct AccessSettings {
     pub templates: Vec<RoleTemplate>,
     /// Webhooks told of every transition they want.
     pub webhooks: Vec<Webhook>,
+}
+
+/// Where the access store lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// An embedded SQLite file, created on first use.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database (a `postgres://` URL), shared by every Sluice that names it.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// False only for a SQLite file not yet created: reading it must not create it.
+    pub fn may_exist(&self) -> bool {
+        match self {
+            StoreLocation::Sqlite(path) => path.exists(),
+            StoreLocation::Postgres(_) => true,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            StoreLocation::Postgres(url) => {
+                f.debug_tuple("Postgres").field(&crate::config::redact_url(url)).finish()
+            }
+        }
+    }
 }
 
 impl AccessSettings {
@@ -193,6 +228,15 @@ pub struct StatementAsked {
     pub relations: Vec<String>,
 }
 
+/// A relation asked for: statements of some kinds over one relation, any shape, for a window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RelationAsked {
+    /// The relation, `schema.name` as the datasource's catalog names it.
+    pub relation: String,
+    /// The statement kinds allowed over it (`read`, `update`, ...).
+    pub statements: Vec<String>,
+}
+
 /// One approver's decision on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Review {
@@ -217,10 +261,12 @@ pub struct AccessRequest {
     pub principal: String,
     /// Where.
     pub datasource: String,
-    /// The statement they asked to run; `None` for a role template.
+    /// The statement they asked to run; `None` for a role template or a relation.
     pub statement: Option<StatementAsked>,
-    /// The role template they asked for; `None` for a statement.
+    /// The role template they asked for, if that is what they asked for.
     pub template: Option<String>,
+    /// The relation they asked for, if that is what they asked for.
+    pub relation: Option<RelationAsked>,
     /// Each plugin's reason, in chain order.
     pub reasons: Vec<String>,
     /// The plugins that asked for approval.
@@ -270,10 +316,12 @@ pub struct Grant {
     pub principal: String,
     /// Where.
     pub datasource: String,
-    /// The statement it covers; `None` for a role template's grant.
+    /// The statement it covers; `None` for a role template's or a relation's grant.
     pub statement: Option<StatementAsked>,
-    /// The role template it grants; `None` for a statement's grant.
+    /// The role template it grants, if any.
     pub template: Option<String>,
+    /// The relation it opens, if any.
+    pub relation: Option<RelationAsked>,
     /// Once or for its window.
     pub uses: GrantUses,
     /// Who approved it.
@@ -313,10 +361,12 @@ pub struct Revocation {
 pub struct NewRequest {
     /// The requester.
     pub principal: String,
-    /// The statement; for a template, only its `datasource` is set.
+    /// The statement; for a template or a relation, only its `datasource` is set.
     pub statement: StatementAsked,
     /// The role template asked for, instead of the statement.
     pub template: Option<String>,
+    /// The relation asked for, instead of the statement.
+    pub relation: Option<RelationAsked>,
     /// The template's cap on the grant's duration, seconds.
     pub max_seconds: Option<u64>,
     /// The template's approvals needed (default `[access] min_approvals`).
@@ -368,7 +418,7 @@ pub enum Coverage {
 pub struct Access {
     settings: AccessSettings,
     store: tokio::sync::OnceCell<Arc<Store>>,
-    /// When the store's file was last seen absent (before the store is opened).
+    /// When the store was last seen absent or failed to open (before it is opened).
     absent_at_ms: AtomicI64,
     /// The webhook worker, stopped when this is dropped.
     _delivery: Option<Watch>,
@@ -407,10 +457,15 @@ impl Access {
     pub async fn store(&self) -> Result<&Arc<Store>, AccessError> {
         self.store
             .get_or_try_init(|| async {
-                let (path, webhooks) = (self.settings.store.clone(), self.settings.webhooks.clone());
-                blocking(move || Store::open(&path).map(|s| Arc::new(s.with_webhooks(webhooks)))).await
+                let (location, webhooks) = (self.settings.store.clone(), self.settings.webhooks.clone());
+                blocking(move || Store::open(&location).map(|s| Arc::new(s.with_webhooks(webhooks)))).await
             })
             .await
+            .inspect_err(|_| {
+                // Statements that only read grants believe "none" for a moment rather than
+                // each trying a store that just failed to open.
+                self.absent_at_ms.store(now_ms(), Ordering::Release);
+            })
     }
 
     /// Runs `f` on the store on a blocking thread: SQLite calls block, and a write waits for
@@ -441,7 +496,7 @@ impl Access {
             {
                 return Ok(Vec::new());
             }
-            None if !self.settings.store.exists() => {
+            None if !self.settings.store.may_exist() => {
                 self.absent_at_ms.store(now, Ordering::Release);
                 return Ok(Vec::new());
             }

@@ -12,7 +12,6 @@
 //! `<hex>` is HMAC-SHA256 over `<ms>.<body>` with the webhook's secret. `slack` webhooks get a
 //! Slack-compatible `{"text": ...}` body.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use super::{AccessRequest, Grant, Millis, Store, now_ms};
+use super::{AccessError, AccessRequest, Grant, Millis, RelationAsked, Store, StoreLocation, now_ms};
 
 /// How often the worker looks for due deliveries.
 const POLL: Duration = Duration::from_millis(250);
@@ -30,6 +29,10 @@ const MAX_BACKOFF_MS: Millis = 5 * 60 * 1000;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries attempted per poll.
 const BATCH: usize = 50;
+
+/// How long a claimed delivery is left to its claimant: one attempt and its bookkeeping. A
+/// process that dies holding a claim delays that delivery by at most this much.
+const CLAIM_MS: Millis = 15_000;
 
 /// A transition webhooks hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,12 +166,14 @@ impl Event {
         let what = match (&self.request, &self.grant) {
             (Some(r), _) => describe(
                 r.template.as_deref(),
+                r.relation.as_ref(),
                 r.statement.as_ref().map(|s| s.text.as_str()),
                 &r.principal,
                 &r.datasource,
             ),
             (None, Some(g)) => describe(
                 g.template.as_deref(),
+                g.relation.as_ref(),
                 g.statement.as_ref().map(|s| s.text.as_str()),
                 &g.principal,
                 &g.datasource,
@@ -180,11 +185,20 @@ impl Event {
     }
 }
 
-fn describe(template: Option<&str>, text: Option<&str>, principal: &str, datasource: &str) -> String {
-    match (template, text) {
-        (Some(t), _) => format!("role template {t} for {principal} on {datasource}"),
-        (None, Some(text)) => format!("`{text}` by {principal} on {datasource}"),
-        (None, None) => format!("{principal} on {datasource}"),
+fn describe(
+    template: Option<&str>,
+    relation: Option<&RelationAsked>,
+    text: Option<&str>,
+    principal: &str,
+    datasource: &str,
+) -> String {
+    match (template, relation, text) {
+        (Some(t), ..) => format!("role template {t} for {principal} on {datasource}"),
+        (None, Some(r), _) => {
+            format!("{} on relation {} for {principal} on {datasource}", r.statements.join(", "), r.relation)
+        }
+        (None, None, Some(text)) => format!("`{text}` by {principal} on {datasource}"),
+        (None, None, None) => format!("{principal} on {datasource}"),
     }
 }
 
@@ -220,8 +234,10 @@ pub fn backoff_ms(attempts: u32) -> Millis {
     1000_i64.saturating_mul(1_i64 << attempts.min(20)).min(MAX_BACKOFF_MS)
 }
 
-/// Runs deliveries for `webhooks` from the store at `path` until aborted.
-pub(super) async fn deliver(path: PathBuf, webhooks: Vec<Webhook>) {
+/// Runs deliveries for `webhooks` from the store at `location` until aborted. Several
+/// processes sharing a store each run one; a delivery is claimed before it is sent, so each is
+/// sent by one of them.
+pub(super) async fn deliver(location: StoreLocation, webhooks: Vec<Webhook>) {
     let client = match reqwest::Client::builder().timeout(ATTEMPT_TIMEOUT).build() {
         Ok(client) => client,
         Err(e) => {
@@ -234,46 +250,59 @@ pub(super) async fn deliver(path: PathBuf, webhooks: Vec<Webhook>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if store.is_none() && path.exists() {
-            let opened = tokio::task::spawn_blocking({
-                let path = path.clone();
-                move || Store::open(&path)
-            })
-            .await;
-            match opened {
+        if store.is_none() && location.may_exist() {
+            let location = location.clone();
+            match tokio::task::spawn_blocking(move || Store::open(&location)).await {
                 Ok(Ok(opened)) => store = Some(Arc::new(opened)),
                 Ok(Err(e)) => tracing::warn!(error = %e, "webhook worker cannot open the access store yet"),
                 Err(e) => tracing::warn!(error = %e, "webhook worker cannot open the access store yet"),
             }
         }
         let Some(store) = store.as_ref() else { continue };
-        let due = {
-            let store = Arc::clone(store);
-            tokio::task::spawn_blocking(move || store.due_deliveries(now_ms(), BATCH)).await
-        };
+        let due = on(store, move |s| s.due_deliveries(now_ms(), BATCH)).await;
         let due = match due {
-            Ok(Ok(due)) => due,
-            Ok(Err(e)) => {
+            Ok(due) => due,
+            Err(e) => {
                 tracing::warn!(error = %e, "cannot read the access outbox");
                 continue;
             }
-            Err(_) => continue,
         };
         for item in due {
             let Some(webhook) = webhooks.iter().find(|w| w.name == item.webhook) else { continue };
+            let claim = item.clone();
+            let claimed = on(store, move |s| {
+                let now = now_ms();
+                s.claim_delivery(&claim, now, now.saturating_add(CLAIM_MS))
+            })
+            .await;
+            match claimed {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim a webhook delivery");
+                    continue;
+                }
+            }
             let outcome = post(&client, webhook, &item).await;
             if let Err(e) = &outcome {
                 tracing::warn!(webhook = webhook.name.as_str(), event = item.event_id.as_str(), attempts = item.attempts + 1, error = %e, "webhook delivery failed; it will be retried");
             }
-            let store = Arc::clone(store);
-            let marked =
-                tokio::task::spawn_blocking(move || store.mark_delivery(&item, outcome.err(), now_ms()))
-                    .await;
-            if let Ok(Err(e)) = marked {
+            if let Err(e) = on(store, move |s| s.mark_delivery(&item, outcome.err(), now_ms())).await {
                 tracing::warn!(error = %e, "cannot record a webhook delivery");
             }
         }
     }
+}
+
+/// Runs `f` on `store` on a blocking thread.
+async fn on<T: Send + 'static>(
+    store: &Arc<Store>,
+    f: impl FnOnce(&Store) -> Result<T, AccessError> + Send + 'static,
+) -> Result<T, AccessError> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| AccessError::Unavailable(format!("the access store's worker failed: {e}")))?
 }
 
 async fn post(client: &reqwest::Client, webhook: &Webhook, item: &Due) -> Result<(), String> {

@@ -106,6 +106,7 @@ mod tests {
             principal: "alice".into(),
             datasource: "app".into(),
             template: None,
+            relation: None,
             statement: Some(StatementAsked {
                 datasource: "app".into(),
                 kind: "write".into(),

@@ -21,7 +21,8 @@ pub struct RoleTemplate {
     pub statements: BTreeSet<StatementKind>,
     /// Relations it permits; a statement is covered only if every relation it touches matches.
     pub relations: Vec<RelationPattern>,
-    /// The database role statements run as (PostgreSQL `SET LOCAL ROLE`), if any.
+    /// The database role statements run as (PostgreSQL `SET LOCAL ROLE`, MySQL/MariaDB
+    /// `SET ROLE`), if any.
     pub role: Option<String>,
     /// The longest grant of it.
     pub max_duration: Duration,

@@ -39,10 +39,12 @@ pub struct ConfigFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessSection {
-    /// The SQLite file holding access requests, reviews and grants, relative to this file.
-    /// Default `sluice-access.db`. Created on first use (the first statement a plugin holds
-    /// for approval). Security: it records who may run what; keep it as private as this file.
-    pub store: PathBuf,
+    /// Where access requests, reviews and grants are kept: a SQLite file, relative to this
+    /// file (default `sluice-access.db`, created on first use: the first statement a plugin
+    /// holds for approval), or a `postgres://` URL, which several Sluice processes may share
+    /// (tables go where the URL's `search_path` points). Security: it records who may run
+    /// what; keep it as private as this file.
+    pub store: String,
     /// Roles whose holders approve requests when the plugins that asked name no approver
     /// group. Default none: such requests can then be approved by nobody.
     pub approvers: Vec<String>,
@@ -110,8 +112,9 @@ pub struct TemplateSection {
     /// Relations it permits: `name`, `schema.name`, `*` for a whole part (`public.*`, `*`).
     /// Required, non-empty; a statement is covered only if every relation it touches matches.
     pub relations: Vec<String>,
-    /// The database role its statements run as (PostgreSQL `SET LOCAL ROLE`; the login role
-    /// must be a member). Default none: the login role. Only PostgreSQL datasources take one.
+    /// The database role its statements run as (PostgreSQL `SET LOCAL ROLE`, MySQL/MariaDB
+    /// `SET ROLE` unset after the statement; the login user must hold it). Default none: the
+    /// login role. SQLite datasources take none.
     pub role: Option<String>,
     /// The longest grant of it, in seconds. Default `max_grant_seconds`, and never more.
     pub max_duration_seconds: Option<u64>,
@@ -126,7 +129,7 @@ pub struct TemplateSection {
 impl Default for AccessSection {
     fn default() -> Self {
         AccessSection {
-            store: PathBuf::from("sluice-access.db"),
+            store: "sluice-access.db".into(),
             approvers: Vec::new(),
             min_approvals: 1,
             approval_per_group: false,

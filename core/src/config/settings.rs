@@ -11,7 +11,9 @@ use super::file::{
     AccessSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection, WebhookSection,
 };
 use super::policy::{self, PolicySettings};
-use crate::access::{AccessSettings, EventKind, RelationPattern, RoleTemplate, Webhook, WebhookFormat};
+use crate::access::{
+    AccessSettings, EventKind, RelationPattern, RoleTemplate, StoreLocation, Webhook, WebhookFormat,
+};
 use crate::analyse::{RelationName, StatementKind};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
@@ -209,7 +211,7 @@ fn validate_access(
         problems.add("access.break_glass_roles", "a break-glass role is empty");
     }
     AccessSettings {
-        store: base_dir.join(&s.store),
+        store: store_location(&s.store, base_dir, problems),
         approvers: s.approvers.clone(),
         min_approvals: s.min_approvals,
         approval_per_group: s.approval_per_group,
@@ -232,6 +234,19 @@ fn validate_access(
             .enumerate()
             .filter_map(|(i, w)| validate_webhook(i, w, s, problems))
             .collect(),
+    }
+}
+
+/// `store` as written in `[access]`: a `postgres://` URL, or a SQLite file relative to the
+/// configuration's folder.
+fn store_location(store: &str, base_dir: &Path, problems: &mut Problems) -> StoreLocation {
+    if store.starts_with("postgres://") || store.starts_with("postgresql://") {
+        if let Err(e) = store.parse::<tokio_postgres::Config>() {
+            problems.add("access.store", format!("not a valid PostgreSQL URL: {e}"));
+        }
+        StoreLocation::Postgres(store.to_owned())
+    } else {
+        StoreLocation::Sqlite(base_dir.join(store))
     }
 }
 
@@ -307,11 +322,12 @@ fn validate_template(
     for name in &t.datasources {
         match datasources.get(name) {
             None => problems.add(key("datasources"), format!("no datasource is named {name:?}")),
-            Some(ds) if t.role.is_some() && !matches!(ds.kind.as_str(), "postgres" | "postgresql") => {
-                problems.add(
-                    key("role"),
-                    format!("datasource {name:?} is not PostgreSQL, and only PostgreSQL takes a role"),
-                )
+            Some(ds)
+                if t.role.is_some()
+                    && !matches!(ds.kind.as_str(), "postgres" | "postgresql" | "mysql" | "mariadb") =>
+            {
+                problems
+                    .add(key("role"), format!("datasource {name:?} is SQLite, which has no database roles"))
             }
             Some(_) => {}
         }

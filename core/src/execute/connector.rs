@@ -57,11 +57,10 @@ pub trait Connector: Send + Sync + 'static {
     /// Runs one statement and returns at most `limits.max_rows` rows.
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError>;
 
-    /// Whether [`ExecRequest::session`] can be applied: a role and settings that last exactly as
-    /// long as the statement's transaction. Default `false`, and such connectors refuse any
-    /// non-empty session.
-    fn supports_session(&self) -> bool {
-        false
+    /// What of [`ExecRequest::session`] this connector applies, each part lasting exactly as
+    /// long as the statement. Default nothing, and such connectors refuse any non-empty session.
+    fn session_support(&self) -> SessionSupport {
+        SessionSupport::NONE
     }
 
     /// Checks that the database answers (used by `/readyz` and `sluice check`).
@@ -70,6 +69,22 @@ pub trait Connector: Send + Sync + 'static {
     /// Lists every table and view the connection can see, with their columns, and the schemas
     /// unqualified names resolve in. Read fresh on every call; callers cache it.
     async fn catalog(&self) -> Result<Catalog, ExecError>;
+}
+
+/// The parts of a [`Session`](super::Session) a connector can apply to one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSupport {
+    /// A database role the statement runs as, and nothing after it.
+    pub role: bool,
+    /// Settings that hold for the statement only.
+    pub settings: bool,
+}
+
+impl SessionSupport {
+    /// Neither.
+    pub const NONE: SessionSupport = SessionSupport { role: false, settings: false };
+    /// Both.
+    pub const FULL: SessionSupport = SessionSupport { role: true, settings: true };
 }
 
 /// Why a connector could not run a statement. Messages are safe to show the caller: connectors

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::SessionSupport;
 use crate::analyse::{Access, StatementFacts};
 use crate::auth::Principal;
 use crate::error::Error;
@@ -27,7 +28,8 @@ const MAX_ROLE_BYTES: usize = 63;
 /// undone when the statement's transaction ends. Plain data; [`Session::NONE`] changes nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Session {
-    /// The role to run as (`SET LOCAL ROLE`), if any. The login role must be a member of it.
+    /// The role to run as (PostgreSQL `SET LOCAL ROLE`, MySQL `SET ROLE` undone after the
+    /// statement), if any. The login role must be a member of it.
     pub role: Option<String>,
     /// `(name, value)` settings applied with `set_config(name, value, true)`, in order. Names
     /// are `sluice.<identifier>`.
@@ -146,8 +148,8 @@ pub fn check_role(role: &str) -> Result<(), String> {
 ///   plugin asked for, else the configured one.
 /// - Plugin settings must be named `sluice.<identifier>` and may not override what native mode
 ///   sets; plugins that disagree on a value are denied, like plugins that disagree on a role.
-/// - `supported` is the connector's [`Connector::supports_session`](super::Connector): where it
-///   is false a plugin asking for settings or a role makes the statement unenforceable.
+/// - `supported` is the connector's [`Connector::session_support`](super::Connector): a plugin
+///   asking for settings or a role the connector cannot apply makes the statement unenforceable.
 /// - A non-empty session refuses statements that call `set_config` or write `pg_settings`:
 ///   either could change the session mid-statement.
 ///
@@ -157,24 +159,22 @@ pub fn check_role(role: &str) -> Result<(), String> {
 pub fn session_for(
     datasource: &str,
     rls: &RlsMode,
-    supported: bool,
+    supported: SessionSupport,
     principal: &Principal,
     ask: &SessionAsk,
     facts: &StatementFacts,
 ) -> Result<Session, Error> {
     let refused = |reason| Error::SessionRefused { datasource: datasource.to_string(), reason };
-    if !supported {
-        let unenforceable = |plugin: &str, what| Error::PolicyUnenforceable {
-            datasource: datasource.to_string(),
-            plugin: plugin.to_string(),
-            what,
-        };
-        if let Some((plugin, ..)) = ask.settings.first() {
-            return Err(unenforceable(plugin, "session settings"));
-        }
-        if let Some((plugin, _)) = &ask.role {
-            return Err(unenforceable(plugin, "a database role"));
-        }
+    let unenforceable = |plugin: &str, what| Error::PolicyUnenforceable {
+        datasource: datasource.to_string(),
+        plugin: plugin.to_string(),
+        what,
+    };
+    if let (false, Some((plugin, ..))) = (supported.settings, ask.settings.first()) {
+        return Err(unenforceable(plugin, "session settings"));
+    }
+    if let (false, Some((plugin, _))) = (supported.role, &ask.role) {
+        return Err(unenforceable(plugin, "a database role"));
     }
 
     // Settings by name, each with the plugin that set it (`None`: native mode).
@@ -318,7 +318,7 @@ mod tests {
         let s = session_for(
             "app",
             &RlsMode::Rewrite,
-            true,
+            SessionSupport::FULL,
             &principal(&[("tenant_id", "1")]),
             &ask(&[], None),
             &facts("SELECT 1"),
@@ -329,7 +329,7 @@ mod tests {
         let s = session_for(
             "app",
             &RlsMode::Rewrite,
-            false,
+            SessionSupport::NONE,
             &principal(&[]),
             &ask(&[], None),
             &facts("SELECT set_config('a.b', 'c', true)"),
@@ -344,7 +344,7 @@ mod tests {
         let s = session_for(
             "app",
             &native(Some(&["tenant_id", "region"])),
-            true,
+            SessionSupport::FULL,
             &p,
             &ask(&[], None),
             &facts("SELECT 1"),
@@ -360,16 +360,24 @@ mod tests {
     #[test]
     fn native_mode_by_default_forwards_every_identifier_attribute() {
         let p = principal(&[("tenant_id", "7"), ("Team-Name", "x"), ("principal", "mallory")]);
-        let s = session_for("app", &native(None), true, &p, &ask(&[], None), &facts("SELECT 1")).unwrap();
+        let s =
+            session_for("app", &native(None), SessionSupport::FULL, &p, &ask(&[], None), &facts("SELECT 1"))
+                .unwrap();
         assert_eq!(s.settings, pairs(&[("sluice.principal", "alice"), ("sluice.tenant_id", "7")]));
     }
 
     #[test]
     fn native_mode_refuses_a_principal_without_a_configured_attribute() {
         let p = principal(&[("region", "eu")]);
-        let err =
-            session_for("app", &native(Some(&["tenant_id"])), true, &p, &ask(&[], None), &facts("SELECT 1"))
-                .unwrap_err();
+        let err = session_for(
+            "app",
+            &native(Some(&["tenant_id"])),
+            SessionSupport::FULL,
+            &p,
+            &ask(&[], None),
+            &facts("SELECT 1"),
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, Error::SessionRefused { reason: SessionRefusal::MissingAttribute(a), .. } if a == "tenant_id"),
             "{err}"
@@ -379,7 +387,8 @@ mod tests {
 
         let p = principal(&[("tenant_id", "1\0")]);
         let err =
-            session_for("app", &native(None), true, &p, &ask(&[], None), &facts("SELECT 1")).unwrap_err();
+            session_for("app", &native(None), SessionSupport::FULL, &p, &ask(&[], None), &facts("SELECT 1"))
+                .unwrap_err();
         assert!(
             matches!(err, Error::SessionRefused { reason: SessionRefusal::InvalidAttribute(_), .. }),
             "{err}"
@@ -389,13 +398,28 @@ mod tests {
     #[test]
     fn plugin_settings_and_role_are_honoured_where_supported() {
         let a = ask(&[("tenancy", "sluice.tenant_id", "3")], Some(("tenancy", "reporting")));
-        let s = session_for("app", &RlsMode::Rewrite, true, &principal(&[]), &a, &facts("SELECT 1")).unwrap();
+        let s = session_for(
+            "app",
+            &RlsMode::Rewrite,
+            SessionSupport::FULL,
+            &principal(&[]),
+            &a,
+            &facts("SELECT 1"),
+        )
+        .unwrap();
         assert_eq!(s.role.as_deref(), Some("reporting"));
         assert_eq!(s.settings, pairs(&[("sluice.tenant_id", "3")]));
         // In native mode a plugin's role replaces the configured one.
         let a = ask(&[("tenancy", "sluice.level", "2")], Some(("tenancy", "auditor")));
-        let s =
-            session_for("app", &native(Some(&[])), true, &principal(&[]), &a, &facts("SELECT 1")).unwrap();
+        let s = session_for(
+            "app",
+            &native(Some(&[])),
+            SessionSupport::FULL,
+            &principal(&[]),
+            &a,
+            &facts("SELECT 1"),
+        )
+        .unwrap();
         assert_eq!(s.role.as_deref(), Some("auditor"));
         assert_eq!(s.settings, pairs(&[("sluice.level", "2"), ("sluice.principal", "alice")]));
     }
@@ -403,14 +427,28 @@ mod tests {
     #[test]
     fn plugin_requests_are_unenforceable_where_unsupported() {
         let a = ask(&[("tenancy", "sluice.tenant_id", "3")], None);
-        let err = session_for("app", &RlsMode::Rewrite, false, &principal(&[]), &a, &facts("SELECT 1"))
-            .unwrap_err();
+        let err = session_for(
+            "app",
+            &RlsMode::Rewrite,
+            SessionSupport::NONE,
+            &principal(&[]),
+            &a,
+            &facts("SELECT 1"),
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, Error::PolicyUnenforceable { plugin, what: "session settings", .. } if plugin == "tenancy")
         );
         let a = ask(&[], Some(("roles", "r")));
-        let err = session_for("app", &RlsMode::Rewrite, false, &principal(&[]), &a, &facts("SELECT 1"))
-            .unwrap_err();
+        let err = session_for(
+            "app",
+            &RlsMode::Rewrite,
+            SessionSupport::NONE,
+            &principal(&[]),
+            &a,
+            &facts("SELECT 1"),
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, Error::PolicyUnenforceable { plugin, what: "a database role", .. } if plugin == "roles")
         );
@@ -429,8 +467,15 @@ mod tests {
             "sluicex",
         ] {
             let a = ask(&[("bad", key, "v")], None);
-            let err = session_for("app", &RlsMode::Rewrite, true, &principal(&[]), &a, &facts("SELECT 1"))
-                .unwrap_err();
+            let err = session_for(
+                "app",
+                &RlsMode::Rewrite,
+                SessionSupport::FULL,
+                &principal(&[]),
+                &a,
+                &facts("SELECT 1"),
+            )
+            .unwrap_err();
             let Error::PolicyDenied(denials) = &err else { panic!("{key}: {err}") };
             assert_eq!(denials[0].plugin, "bad");
             assert_eq!(denials[0].failure, Some(FailureKind::MalformedVerdict));
@@ -442,14 +487,16 @@ mod tests {
     fn plugins_cannot_override_native_settings_or_disagree() {
         let p = principal(&[("tenant_id", "1")]);
         let a = ask(&[("sneaky", "sluice.tenant_id", "2")], None);
-        let err = session_for("app", &native(None), true, &p, &a, &facts("SELECT 1")).unwrap_err();
+        let err =
+            session_for("app", &native(None), SessionSupport::FULL, &p, &a, &facts("SELECT 1")).unwrap_err();
         assert!(err.to_string().contains("`sneaky`") && err.to_string().contains("native"), "{err}");
         // Repeating the same value is harmless.
         let a = ask(&[("same", "sluice.tenant_id", "1")], None);
-        assert!(session_for("app", &native(None), true, &p, &a, &facts("SELECT 1")).is_ok());
+        assert!(session_for("app", &native(None), SessionSupport::FULL, &p, &a, &facts("SELECT 1")).is_ok());
 
         let a = ask(&[("a", "sluice.x", "1"), ("b", "sluice.x", "2")], None);
-        let err = session_for("app", &RlsMode::Rewrite, true, &p, &a, &facts("SELECT 1")).unwrap_err();
+        let err = session_for("app", &RlsMode::Rewrite, SessionSupport::FULL, &p, &a, &facts("SELECT 1"))
+            .unwrap_err();
         let Error::PolicyDenied(denials) = &err else { panic!("{err}") };
         assert_eq!(denials[0].plugin, "b");
         assert!(err.to_string().contains("`a`"), "{err}");
@@ -459,8 +506,15 @@ mod tests {
     fn plugin_roles_are_checked() {
         for role in ["", "a\0b", &"r".repeat(64)] {
             let a = ask(&[], Some(("roles", role)));
-            let err = session_for("app", &RlsMode::Rewrite, true, &principal(&[]), &a, &facts("SELECT 1"))
-                .unwrap_err();
+            let err = session_for(
+                "app",
+                &RlsMode::Rewrite,
+                SessionSupport::FULL,
+                &principal(&[]),
+                &a,
+                &facts("SELECT 1"),
+            )
+            .unwrap_err();
             assert!(matches!(err, Error::PolicyDenied(_)), "{role:?}: {err}");
         }
     }
@@ -475,7 +529,9 @@ mod tests {
             "UPDATE pg_settings SET setting = '2' WHERE name = 'sluice.tenant_id'",
             "UPDATE pg_catalog.pg_settings SET setting = 'postgres' WHERE name = 'role'",
         ] {
-            let err = session_for("app", &native(None), true, &p, &ask(&[], None), &facts(sql)).unwrap_err();
+            let err =
+                session_for("app", &native(None), SessionSupport::FULL, &p, &ask(&[], None), &facts(sql))
+                    .unwrap_err();
             assert!(
                 matches!(err, Error::SessionRefused { reason: SessionRefusal::ChangesSession(_), .. }),
                 "{sql}: {err}"
@@ -485,7 +541,7 @@ mod tests {
             session_for(
                 "app",
                 &native(None),
-                true,
+                SessionSupport::FULL,
                 &p,
                 &ask(&[], None),
                 &facts("SELECT name FROM pg_settings")

@@ -130,18 +130,23 @@ pub fn query(input: &PolicyInput<'_>) -> wit::Query {
 
 /// A grant as plugins see it: a one-time grant's scope is its exact statement's fingerprint
 /// (`statement:`), a window grant's the fingerprint it covers (`fingerprint:`), a role
-/// template's its name (`template:`).
+/// template's its name (`template:`), a relation's its `schema.name` (`relation:`, with the
+/// statement kinds in property `statements`).
 fn grant(g: &crate::access::Grant) -> wit::Grant {
-    let scope = match (&g.template, &g.statement, g.uses) {
+    let scope = match (&g.template, &g.relation, &g.statement, g.uses) {
         (Some(template), ..) => format!("template:{template}"),
-        (None, Some(s), crate::access::GrantUses::Once) => format!("statement:{}", s.fingerprint),
-        (None, Some(s), crate::access::GrantUses::Window) => format!("fingerprint:{}", s.fingerprint),
-        (None, None, _) => String::new(),
+        (None, Some(r), ..) => format!("relation:{}", r.relation),
+        (None, None, Some(s), crate::access::GrantUses::Once) => format!("statement:{}", s.fingerprint),
+        (None, None, Some(s), crate::access::GrantUses::Window) => format!("fingerprint:{}", s.fingerprint),
+        (None, None, None, _) => String::new(),
     };
     let mut properties =
         vec![("request_id".into(), g.request_id.clone()), ("uses".into(), g.uses.name().into())];
     if let Some(s) = &g.statement {
         properties.push(("kind".into(), s.kind.clone()));
+    }
+    if let Some(r) = &g.relation {
+        properties.push(("statements".into(), r.statements.join(",")));
     }
     wit::Grant {
         id: g.id.clone(),
