@@ -321,7 +321,7 @@ impl Gateway {
             tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
                 .map_err(|_| ExecError::Timeout(limits.statement_timeout))?
-                .map_err(|e| if protected { withhold_message(e) } else { e })
+                .map_err(|e| if protected { withhold_message(ds.connector.dialect(), e) } else { e })
         }
         .instrument(execute_span.clone())
         .await?;
@@ -1047,10 +1047,7 @@ async fn known_catalog(
             .relations
             .iter()
             .map(|access| &access.relation)
-            // MySQL's `FROM DUAL` names no table.
-            .filter(|r| {
-                !(dialect == Dialect::MySql && r.schema.is_none() && r.name.eq_ignore_ascii_case("dual"))
-            })
+            .filter(|r| !dialect.is_pseudo_relation(r))
             .find(|r| catalog.resolve(r).is_none())
             .cloned()
     };
@@ -1072,17 +1069,10 @@ async fn known_catalog(
 /// data: over protected relations, a message such as `invalid input syntax for type integer:
 /// "123-45-6789"` would show a value the rewrite hid. The code is kept, so callers can still
 /// tell a constraint violation from a type error.
-fn withhold_message(error: ExecError) -> ExecError {
+fn withhold_message(dialect: Dialect, error: ExecError) -> ExecError {
     match error {
         ExecError::Upstream { code, message } => {
-            let safe = code.as_deref().is_some_and(|code| {
-                // PostgreSQL classes: syntax and access rules, unsupported features, rollbacks,
-                // resources, operator intervention. MySQL: syntax, unknown or ambiguous names.
-                ["42", "0A", "40", "53", "57"].iter().any(|class| code.starts_with(class))
-                    || ["1052", "1054", "1064", "1146", "1248"].contains(&code)
-                    || (code == "SQLITE_ERROR"
-                        && ["no such ", "near ", "ambiguous column"].iter().any(|p| message.starts_with(p)))
-            });
+            let safe = code.as_deref().is_some_and(|code| dialect.error_is_safe_to_show(code, &message));
             let message = if safe {
                 message
             } else {

@@ -20,6 +20,7 @@ pub mod analyse;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod dialect;
 pub mod encode;
 pub mod error;
 pub mod execute;

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{Ident, Statement, Value, ValueWithSpan, Visit, Visitor};
 
-use super::dialect::Placeholder;
 use super::{AnalyseError, Dialect};
+use crate::dialect::Placeholder;
 
 /// Checks every identifier, and returns the number of parameters to bind: the highest `$n` / `?NNN`, or one per bare `?` (which,
 /// in SQLite, takes the number after the highest so far). Placeholders the dialect's driver

@@ -9,7 +9,6 @@
 mod classify;
 mod coverage;
 mod depth;
-mod dialect;
 mod error;
 mod facts;
 mod lexical;
@@ -22,7 +21,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-pub use dialect::Dialect;
+pub use crate::dialect::Dialect;
 pub use error::AnalyseError;
 pub use facts::{
     Access, Analysis, ColumnUsage, ColumnUse, RefPosition, References, RelationAccess, RelationName,

@@ -14,6 +14,7 @@ use sqlparser::ast::{Expr, Statement, Value, ValueWithSpan, VisitMut, VisitorMut
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::analyse::{self, Dialect};
+use crate::dialect::PlaceholderStyle;
 
 use super::error::RewriteError;
 
@@ -110,10 +111,7 @@ pub(crate) fn caller_numbers(
     let mut highest = 0usize;
     let mut out = std::collections::BTreeMap::new();
     for (at, token) in collect.0 {
-        let n = match (dialect, token.strip_prefix(['$', '?']).filter(|d| !d.is_empty())) {
-            (Dialect::MySql, _) | (_, None) => highest + 1,
-            (_, Some(digits)) => digits.parse().unwrap_or(0),
-        };
+        let n = dialect.placeholder_number(&token, highest);
         highest = highest.max(n);
         out.insert(at, n);
     }
@@ -131,15 +129,17 @@ pub(crate) fn finish(
     binder: Binder,
 ) -> Result<(String, Bound), RewriteError> {
     let injected = binder.values;
-    match dialect {
-        Dialect::Postgres => {
+    let style = dialect.placeholder_style();
+    match style {
+        PlaceholderStyle::Dollar => {
             let mut renumber = Renumber { offset: caller_count };
             let _ = statement.visit(&mut renumber);
             let mut params = Bound::callers(caller);
             injected.into_iter().for_each(|p| params.push(p));
             Ok((analyse::print(statement, modifiers), params))
         }
-        Dialect::MySql | Dialect::Sqlite => {
+        PlaceholderStyle::Question | PlaceholderStyle::QuestionNumbered => {
+            let positional = style == PlaceholderStyle::Question;
             let printed = analyse::print(statement, modifiers);
             let tokens = Tokenizer::new(dialect.parser_dialect(), &printed)
                 .with_unescape(false)
@@ -165,23 +165,25 @@ pub(crate) fn finish(
                     Token::Placeholder(p) if injected_index.is_none() => Some(p.as_str()),
                     _ => None,
                 };
-                match (dialect, injected_index, callers) {
+                // `positional`: every `?` binds the next parameter, so each value goes into the
+                // list where its placeholder is; otherwise placeholders are numbered.
+                match (positional, injected_index, callers) {
                     (_, Some(Err(_)), _) => {
                         return Err(RewriteError::Verification("bad injected mark".into()));
                     }
-                    (Dialect::MySql, Some(Ok(k)), _) => {
+                    (true, Some(Ok(k)), _) => {
                         text.push('?');
                         params.push(injected.get(k).cloned().ok_or_else(missing)?);
                     }
-                    (_, Some(Ok(k)), _) => text.push_str(&format!("?{}", caller_count + k + 1)),
-                    (Dialect::MySql, None, Some(_)) => {
+                    (false, Some(Ok(k)), _) => text.push_str(&format!("?{}", caller_count + k + 1)),
+                    (true, None, Some(_)) => {
                         text.push('?');
                         let value = caller.get(next_caller).cloned().ok_or_else(missing)?;
                         params.push((value, Origin::Caller(next_caller)));
                         next_caller += 1;
                     }
-                    (_, None, Some(p)) => {
-                        // SQLite's rule: `?` takes the number after the highest seen so far.
+                    (false, None, Some(p)) => {
+                        // `?` takes the number after the highest seen so far.
                         let n = match p.strip_prefix('?').filter(|d| !d.is_empty()) {
                             Some(digits) => digits.parse::<usize>().map_err(|_| missing())?,
                             None => highest + 1,
@@ -192,7 +194,7 @@ pub(crate) fn finish(
                     (_, None, None) => text.push_str(&token.to_string()),
                 }
             }
-            if dialect == Dialect::Sqlite {
+            if !positional {
                 if highest > caller_count {
                     return Err(missing());
                 }

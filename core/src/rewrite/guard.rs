@@ -83,141 +83,15 @@ const COMMON: &[&str] = &[
     "localtimestamp",
 ];
 
-const POSTGRES: &[&str] = &[
-    "array",
-    "date_trunc",
-    "date_part",
-    "extract",
-    "strpos",
-    "initcap",
-    "btrim",
-    "string_agg",
-    "array_agg",
-    "row_to_json",
-    "to_json",
-    "to_jsonb",
-    "json_build_object",
-    "jsonb_build_object",
-    "json_agg",
-    "jsonb_agg",
-    "bool_and",
-    "bool_or",
-    "every",
-    "generate_series",
-    "unnest",
-];
-
-const MYSQL: &[&str] = &[
-    "ifnull",
-    "if",
-    "group_concat",
-    "json_object",
-    "json_array",
-    "json_arrayagg",
-    "json_objectagg",
-    "date_format",
-    "year",
-    "month",
-    "day",
-    "date",
-    "extract",
-    "char",
-    "locate",
-    "bit_and",
-    "bit_or",
-];
-
-const SQLITE: &[&str] = &[
-    "ifnull",
-    "iif",
-    "group_concat",
-    "json_object",
-    "json_array",
-    "json_group_array",
-    "json_group_object",
-    "strftime",
-    "date",
-    "datetime",
-    "total",
-    "printf",
-    "format",
-    "unicode",
-];
-
-/// Functions that read relations named in a string argument (or run SQL text, or read files),
-/// which no resolver can see: refused on every datasource that policy plugins judge, whether or
-/// not the statement names a protected relation, since the relation it reads is hidden.
-const HIDDEN_READS: &[&str] = &[
-    // PostgreSQL.
-    "query_to_xml",
-    "query_to_xml_and_xmlschema",
-    "query_to_xmlschema",
-    "table_to_xml",
-    "table_to_xml_and_xmlschema",
-    "table_to_xmlschema",
-    "schema_to_xml",
-    "schema_to_xml_and_xmlschema",
-    "schema_to_xmlschema",
-    "database_to_xml",
-    "database_to_xml_and_xmlschema",
-    "database_to_xmlschema",
-    "cursor_to_xml",
-    "cursor_to_xmlschema",
-    "ts_stat",
-    "ts_rewrite",
-    "dblink",
-    "dblink_exec",
-    "pg_read_file",
-    "pg_read_binary_file",
-    "pg_ls_dir",
-    "pg_stat_file",
-    "lo_import",
-    "lo_export",
-    "lo_get",
-    "pg_relation_size",
-    "pg_total_relation_size",
-    "pg_table_size",
-    "pg_stat_get_live_tuples",
-    "pg_stat_get_tuples_inserted",
-    "pg_get_viewdef",
-    "currtid2",
-    // PostgreSQL name look-ups: whether a relation exists, what it is, who may read it.
-    "to_regclass",
-    "to_regcollation",
-    "to_regnamespace",
-    "to_regoper",
-    "to_regoperator",
-    "to_regproc",
-    "to_regprocedure",
-    "to_regrole",
-    "to_regtype",
-    "to_regtypemod",
-    "obj_description",
-    "col_description",
-    "shobj_description",
-    // MySQL / MariaDB.
-    "load_file",
-    "sys_exec",
-    "sys_eval",
-    // SQLite.
-    "load_extension",
-    "readfile",
-    "writefile",
-    "edit",
-    "fts3_tokenizer",
-];
-
-/// Refuses functions that read relations the resolver cannot see (see [`HIDDEN_READS`]).
-/// PostgreSQL's `pg_*` functions are its system and statistics interface (`pg_stat_get_activity`
-/// shows other sessions' statement text, literals included): all are refused too.
+/// Refuses functions that read relations named in a string argument, run SQL text, or read
+/// files or statistics: what no resolver can see. Refused on every datasource that policy
+/// plugins judge, whether or not the statement names a protected relation, since the relation
+/// it reads is hidden. Every database's list applies to every datasource: a function another
+/// database reads through is no loss where it means something else.
 pub(crate) fn check_hidden_reads(facts: &StatementFacts) -> Result<(), RewriteError> {
     for function in &facts.functions {
         let name = function.rsplit('.').next().unwrap_or(function);
-        if HIDDEN_READS.contains(&name)
-            || name.starts_with("dblink")
-            || name.starts_with("pg_")
-            || (name.starts_with("has_") && name.ends_with("_privilege"))
-        {
+        if Dialect::ALL.iter().any(|dialect| dialect.reads_hidden(name)) {
             return Err(RewriteError::HiddenRead(function.clone()));
         }
     }
@@ -231,16 +105,9 @@ pub(crate) fn check(
     facts: &StatementFacts,
     statement: &Statement,
 ) -> Result<(), RewriteError> {
-    let extra = match dialect {
-        Dialect::Postgres => POSTGRES,
-        Dialect::MySql => MYSQL,
-        Dialect::Sqlite => SQLITE,
-    };
+    let extra = dialect.safe_functions();
     for function in &facts.functions {
-        let name = match dialect {
-            Dialect::Postgres => function.strip_prefix("pg_catalog.").unwrap_or(function),
-            Dialect::MySql | Dialect::Sqlite => function,
-        };
+        let name = dialect.unqualified_function(function);
         if !COMMON.contains(&name) && !extra.contains(&name) {
             return refused(format!("the function {function} is not on the allow-list"));
         }

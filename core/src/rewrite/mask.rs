@@ -19,7 +19,7 @@
 //! `column_sql` must be a column reference (qualified and quoted as the caller needs) or a
 //! parenthesised expression: it is repeated verbatim inside larger expressions.
 
-mod dates;
+pub(crate) mod dates;
 mod sql;
 mod text;
 mod value;
@@ -29,8 +29,10 @@ mod tests;
 
 use crate::policy::MaskKind;
 
-/// The SQL dialect a mask is rendered for. Kept separate from the analyser's dialects because
-/// masks must also cover SQL Server, which has no connector yet.
+/// The SQL dialect a mask is rendered for: a handle on its database's `MaskRules`, which
+/// live in that database's dialect file (see [`crate::dialect`]). Kept apart from
+/// [`Dialect`](crate::dialect::Dialect) only until SQL Server, which masks already cover, has a
+/// connector and a dialect of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MaskDialect {
     /// PostgreSQL (11 or later: `sha256()` is built in).
@@ -46,13 +48,73 @@ pub enum MaskDialect {
 impl MaskDialect {
     /// The dialect's name, for messages.
     pub fn name(self) -> &'static str {
+        self.rules().name()
+    }
+
+    /// The only place that names each database: its mask rules.
+    pub(crate) fn rules(self) -> &'static dyn MaskRules {
+        use crate::dialect::rules;
         match self {
-            MaskDialect::Postgres => "postgres",
-            MaskDialect::MySql => "mysql",
-            MaskDialect::Sqlite => "sqlite",
-            MaskDialect::MsSql => "mssql",
+            MaskDialect::Postgres => &rules::Postgres,
+            MaskDialect::MySql => &rules::MySql,
+            MaskDialect::Sqlite => &rules::Sqlite,
+            MaskDialect::MsSql => &rules::MsSql,
         }
     }
+}
+
+/// One database's building blocks for masks. Every method is required, so a new database
+/// renders every mask deliberately or refuses it; column expressions `c` are repeated verbatim.
+pub(crate) trait MaskRules: Sync {
+    /// The database's name, for messages.
+    fn name(&self) -> &'static str;
+
+    /// `raw` as a string literal; `doubled` is `raw` with its single quotes doubled (it holds
+    /// no NUL).
+    fn string_literal(&self, raw: &str, doubled: &str) -> String;
+
+    /// The number of characters in `c`, trailing spaces included.
+    fn char_len(&self, c: &str) -> String;
+
+    /// `n` asterisks, `n` an integer expression.
+    fn stars(&self, n: &str) -> String;
+
+    /// The first `n` characters of `c`.
+    fn left(&self, c: &str, n: u32) -> String;
+
+    /// The last `n` characters of `c` (none for `n = 0`).
+    fn right(&self, c: &str, n: u32) -> String;
+
+    /// The characters of `c` after its first `@`.
+    fn after_at(&self, c: &str) -> String;
+
+    /// String concatenation of `parts`.
+    fn concat(&self, parts: &[&str]) -> String;
+
+    /// An empty byte string.
+    fn empty_bytes(&self) -> &'static str;
+
+    /// The constant `canonical` (see `value::canonical_value`) of class `class`, as the `ELSE`
+    /// of a `CASE` typed after the column; `quoted` is it as a string literal.
+    fn constant(&self, class: ColumnType, canonical: &str, quoted: &str) -> String;
+
+    /// `c` (a decimal or float column of class `class`) rounded to `places`, keeping its type.
+    fn round(&self, class: ColumnType, c: &str, places: u16) -> String;
+
+    /// `floor(c / width) * width` for a decimal or float column, `width` a positive decimal.
+    fn floor_to(&self, c: &str, width: &str) -> String;
+
+    /// HMAC-SHA256 of text `c` as lower-case hex, from the padded keys as hex; or why the
+    /// database cannot compute it.
+    fn keyed_hash(&self, c: &str, ipad: &str, opad: &str) -> Result<String, &'static str>;
+
+    /// `c` truncated to the start of `unit`, keeping its type (`date` tells a date column from
+    /// a timestamp).
+    fn truncate(&self, unit: dates::Unit, c: &str, date: bool) -> String;
+
+    /// JSON document `c` without its top-level `keys`, NULL staying NULL; `jsonb` for
+    /// PostgreSQL's `jsonb`.
+    fn json_redact(&self, m: &Mask<'_>, keys: &[String], jsonb: bool) -> Result<String, MaskError>;
 }
 
 /// A column's coarse type class, as catalog introspection reports it. Enough to pick a mask's
@@ -215,7 +277,7 @@ pub fn render_mask(
 }
 
 /// One rendering request, shared by the per-kind renderers.
-struct Mask<'a> {
+pub(crate) struct Mask<'a> {
     dialect: MaskDialect,
     kind: MaskKind,
     column: &'a str,
@@ -223,6 +285,11 @@ struct Mask<'a> {
 }
 
 impl Mask<'_> {
+    /// The column expression being masked.
+    pub(crate) fn column(&self) -> &str {
+        self.column
+    }
+
     fn arguments(&self, reason: impl Into<String>) -> MaskError {
         MaskError::Arguments { kind: self.kind, reason: reason.into() }
     }
@@ -231,7 +298,8 @@ impl Mask<'_> {
         MaskError::TypeMismatch { kind: self.kind, column_type: self.column_type }
     }
 
-    fn unsupported(&self, reason: &'static str) -> MaskError {
+    /// The error for a mask this dialect cannot render safely.
+    pub(crate) fn unsupported(&self, reason: &'static str) -> MaskError {
         MaskError::Unsupported { kind: self.kind, dialect: self.dialect, reason }
     }
 
@@ -245,7 +313,7 @@ impl Mask<'_> {
     }
 
     /// A string literal for this dialect, or an argument error.
-    fn literal(&self, s: &str) -> Result<String, MaskError> {
+    pub(crate) fn literal(&self, s: &str) -> Result<String, MaskError> {
         sql::string_literal(self.dialect, s).map_err(|reason| self.arguments(reason))
     }
 }

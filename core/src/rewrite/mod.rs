@@ -77,11 +77,7 @@ pub fn unknown_column(dialect: Dialect, catalog: &Catalog, analysis: &Analysis) 
     analysis.facts.columns.iter().find_map(|usage| {
         let relation = usage.relation.as_ref()?;
         catalog.resolve(relation)?;
-        let system = match dialect {
-            Dialect::Postgres => ["ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"].as_slice(),
-            Dialect::Sqlite => ["rowid", "_rowid_", "oid"].as_slice(),
-            Dialect::MySql => [].as_slice(),
-        };
+        let system = dialect.system_columns();
         let unknown = usage.column != "*"
             && !system.contains(&usage.column.as_str())
             && !known(&usage.column)

@@ -143,8 +143,5 @@ pub(crate) fn column_type(type_name: &str) -> ColumnType {
 
 /// `name` as a quoted identifier of `dialect`.
 pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
-    match dialect {
-        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-        Dialect::Postgres | Dialect::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    dialect.quote_ident(name)
 }

@@ -232,7 +232,8 @@ impl Copier<'_, '_> {
     fn render(&mut self, expr: &Expr) -> String {
         match expr {
             Expr::Value(v)
-                if matches!(v.value, Value::Placeholder(_)) && self.dialect != Dialect::Postgres =>
+                if matches!(v.value, Value::Placeholder(_))
+                    && !self.dialect.placeholder_style().survives_reordering() =>
             {
                 match self.parameter(v).map(|(index, value)| (index, value.clone())) {
                     Some((index, value)) => self.binder.push_json(value, Origin::Caller(index)).to_string(),

@@ -238,11 +238,7 @@ fn derived(
         text.push_str(" WHERE ");
         text.push_str(&conditions.join(" AND "));
     }
-    text.push_str(match dialect {
-        Dialect::Postgres => " OFFSET 0",
-        Dialect::MySql => " LIMIT 18446744073709551615",
-        Dialect::Sqlite => " LIMIT -1 OFFSET 0",
-    });
+    text.push_str(dialect.fence());
     parse_query(dialect, &text)
         .map_err(|e| RewriteError::Verification(format!("derived table for {}: {e}", protected.relation)))
 }
@@ -259,9 +255,5 @@ fn parse_query(dialect: Dialect, text: &str) -> Result<Query, String> {
 
 /// The mask renderer's dialect for an analysed one.
 pub(crate) fn mask_dialect(dialect: Dialect) -> MaskDialect {
-    match dialect {
-        Dialect::Postgres => MaskDialect::Postgres,
-        Dialect::MySql => MaskDialect::MySql,
-        Dialect::Sqlite => MaskDialect::Sqlite,
-    }
+    dialect.mask_dialect()
 }

@@ -4,8 +4,8 @@
 
 use sha2::{Digest as _, Sha256};
 
-use super::sql::{after_at, char_len, concat, hex, left, right, stars, unless_null};
-use super::{ColumnType, Mask, MaskDialect, MaskError};
+use super::sql::{hex, unless_null};
+use super::{ColumnType, Mask, MaskError};
 
 fn require_text(m: &Mask<'_>) -> Result<(), MaskError> {
     if m.column_type == ColumnType::Text { Ok(()) } else { Err(m.mismatch()) }
@@ -14,7 +14,8 @@ fn require_text(m: &Mask<'_>) -> Result<(), MaskError> {
 /// Every character replaced by `*`; the length stays visible (that is the mask's contract).
 pub(super) fn redact(m: &Mask<'_>) -> Result<String, MaskError> {
     require_text(m)?;
-    Ok(unless_null(m.column, &stars(m.dialect, &char_len(m.dialect, m.column))))
+    let d = m.dialect.rules();
+    Ok(unless_null(m.column, &d.stars(&d.char_len(m.column))))
 }
 
 /// Keeps `first` characters at the start and `last` at the end, the middle replaced by as many
@@ -22,13 +23,13 @@ pub(super) fn redact(m: &Mask<'_>) -> Result<String, MaskError> {
 /// redacted entirely: otherwise `partial(0, 4)` would print a 4-digit PIN in clear.
 pub(super) fn partial(m: &Mask<'_>, first: u16, last: u16) -> Result<String, MaskError> {
     require_text(m)?;
-    let (d, c) = (m.dialect, m.column);
+    let (d, c) = (m.dialect.rules(), m.column);
     let (first, last) = (u32::from(first), u32::from(last));
-    let len = char_len(d, c);
+    let len = d.char_len(c);
     let keep = first + last;
-    let middle = stars(d, &format!("{len} - {keep}"));
-    let kept = concat(d, &[&left(d, c, first), &middle, &right(d, c, last)]);
-    let body = format!("CASE WHEN {len} > {keep} THEN {kept} ELSE {} END", stars(d, &len));
+    let middle = d.stars(&format!("{len} - {keep}"));
+    let kept = d.concat(&[&d.left(c, first), &middle, &d.right(c, last)]);
+    let body = format!("CASE WHEN {len} > {keep} THEN {kept} ELSE {} END", d.stars(&len));
     Ok(unless_null(c, &body))
 }
 
@@ -37,12 +38,12 @@ pub(super) fn partial(m: &Mask<'_>, first: u16, last: u16) -> Result<String, Mas
 /// malformed values could reveal them.
 pub(super) fn email(m: &Mask<'_>) -> Result<String, MaskError> {
     require_text(m)?;
-    let (d, c) = (m.dialect, m.column);
+    let (d, c) = (m.dialect.rules(), m.column);
     let marker = m.literal("***@")?;
-    let masked = concat(d, &[&left(d, c, 1), &marker, &after_at(d, c)]);
+    let masked = d.concat(&[&d.left(c, 1), &marker, &d.after_at(c)]);
     let body = format!(
         "CASE WHEN {c} LIKE '_%@_%' AND {c} NOT LIKE '%@%@%' THEN {masked} ELSE {} END",
-        stars(d, &char_len(d, c))
+        d.stars(&d.char_len(c))
     );
     Ok(unless_null(c, &body))
 }
@@ -62,21 +63,7 @@ pub(super) fn keyed_hash(m: &Mask<'_>, secret: &str) -> Result<String, MaskError
     require_text(m)?;
     let (ipad, opad) = hmac_pads(secret.as_bytes());
     let (ipad, opad) = (hex(&ipad), hex(&opad));
-    let c = m.column;
-    Ok(match m.dialect {
-        MaskDialect::Postgres => format!(
-            "encode(sha256(decode('{opad}', 'hex') || sha256(decode('{ipad}', 'hex') || \
-             convert_to({c}, 'UTF8'))), 'hex')"
-        ),
-        MaskDialect::MySql => format!(
-            "LOWER(SHA2(CONCAT(X'{opad}', UNHEX(SHA2(CONCAT(X'{ipad}', CAST({c} AS BINARY)), 256))), 256))"
-        ),
-        MaskDialect::MsSql => format!(
-            "LOWER(CONVERT(VARCHAR(64), HASHBYTES('SHA2_256', 0x{opad} + HASHBYTES('SHA2_256', \
-             0x{ipad} + CAST({c} AS VARBINARY(MAX)))), 2))"
-        ),
-        MaskDialect::Sqlite => return Err(m.unsupported("SQLite has no built-in hash function")),
-    })
+    m.dialect.rules().keyed_hash(m.column, &ipad, &opad).map_err(|reason| m.unsupported(reason))
 }
 
 /// The inner and outer HMAC-SHA256 keys: the secret (hashed first when longer than the 64-byte

@@ -1,6 +1,6 @@
 //! Masks that replace or coarsen a value: null, constant, default-for-type, round, bucket.
 
-use super::{ColumnType, Mask, MaskDialect, MaskError};
+use super::{ColumnType, Mask, MaskError};
 
 /// Always NULL. `CASE WHEN 1 = 0 THEN c END` rather than a bare `NULL`: the database types the
 /// CASE after the column, so the masked column keeps its exact type (a bare NULL would be
@@ -26,12 +26,7 @@ pub(super) fn default_for_type(m: &Mask<'_>) -> Result<String, MaskError> {
         ColumnType::Json | ColumnType::Jsonb => "{}",
         ColumnType::Bool => "false",
         ColumnType::Bytes => {
-            let empty = match m.dialect {
-                // An untyped '' takes the column's type: an empty bytea.
-                MaskDialect::Postgres => "''",
-                MaskDialect::MySql | MaskDialect::Sqlite => "X''",
-                MaskDialect::MsSql => "0x",
-            };
+            let empty = m.dialect.rules().empty_bytes();
             return Ok(format!("CASE WHEN 1 = 0 THEN {} ELSE {empty} END", m.column));
         }
         ColumnType::Other => return Err(m.mismatch()),
@@ -44,24 +39,9 @@ pub(super) fn default_for_type(m: &Mask<'_>) -> Result<String, MaskError> {
 /// string literal (resolved to the column's type, `varchar(20)`, `numeric(10,2)`, `jsonb`…);
 /// the others get a literal of the class's own type.
 fn replace_with(m: &Mask<'_>, canonical: &str) -> Result<String, MaskError> {
-    let (d, t) = (m.dialect, m.column_type);
     // `canonical` was produced by `canonical_value` (or is a fixed default): numbers are digits,
-    // signs, `.` and `e` only and go in bare; everything else goes through `quote`.
-    let quote = |s: &str| m.literal(s);
-    let literal = match (d, t) {
-        (MaskDialect::Postgres, _) => quote(canonical)?,
-        (_, ColumnType::Integer | ColumnType::Decimal | ColumnType::Float) => canonical.to_string(),
-        (MaskDialect::MySql, ColumnType::Date) => format!("DATE {}", quote(canonical)?),
-        (MaskDialect::MySql, ColumnType::Timestamp) => format!("TIMESTAMP {}", quote(canonical)?),
-        (MaskDialect::MySql, ColumnType::Bool) => (if canonical == "true" { "TRUE" } else { "FALSE" }).into(),
-        (MaskDialect::Sqlite, ColumnType::Bool) => (if canonical == "true" { "1" } else { "0" }).into(),
-        (MaskDialect::MsSql, ColumnType::Date) => format!("CAST({} AS DATE)", quote(canonical)?),
-        (MaskDialect::MsSql, ColumnType::Timestamp) => format!("CAST({} AS DATETIME2)", quote(canonical)?),
-        (MaskDialect::MsSql, ColumnType::Bool) => {
-            format!("CAST({} AS BIT)", if canonical == "true" { 1 } else { 0 })
-        }
-        _ => quote(canonical)?,
-    };
+    // signs, `.` and `e` only and may go in bare; the rest goes in as a literal of its type.
+    let literal = m.dialect.rules().constant(m.column_type, canonical, &m.literal(canonical)?);
     Ok(format!("CASE WHEN 1 = 0 THEN {} ELSE {literal} END", m.column))
 }
 
@@ -154,20 +134,11 @@ fn parse_timestamp(s: &str) -> Option<String> {
 /// to drop: the column is returned as is.
 pub(super) fn round(m: &Mask<'_>, places: u16) -> Result<String, MaskError> {
     let c = m.column;
-    Ok(match (m.column_type, m.dialect) {
-        (ColumnType::Integer, _) => c.to_string(),
-        // PostgreSQL rounds to n places only in numeric; cast there and back.
-        (ColumnType::Float, MaskDialect::Postgres) => {
-            format!("CAST(round(CAST({c} AS numeric), {places}) AS double precision)")
-        }
-        (ColumnType::Decimal | ColumnType::Float, MaskDialect::Postgres | MaskDialect::Sqlite) => {
-            format!("round({c}, {places})")
-        }
-        (ColumnType::Decimal | ColumnType::Float, MaskDialect::MySql | MaskDialect::MsSql) => {
-            format!("ROUND({c}, {places})")
-        }
-        _ => return Err(m.mismatch()),
-    })
+    match m.column_type {
+        ColumnType::Integer => Ok(c.to_string()),
+        ColumnType::Decimal | ColumnType::Float => Ok(m.dialect.rules().round(m.column_type, c, places)),
+        _ => Err(m.mismatch()),
+    }
 }
 
 /// `floor(c / width) * width`, keeping the numeric type. Integer columns need an integer width
@@ -190,17 +161,7 @@ pub(super) fn bucket(m: &Mask<'_>, arg: &str) -> Result<String, MaskError> {
                 .map_err(|_| m.arguments("an integer column needs a whole-number bucket width"))?;
             Ok(format!("({c} - (({c} % {w} + {w}) % {w}))"))
         }
-        ColumnType::Decimal | ColumnType::Float => Ok(match m.dialect {
-            MaskDialect::Postgres => format!("(floor({c} / {width}) * {width})"),
-            MaskDialect::MySql | MaskDialect::MsSql => format!("(FLOOR({c} / {width}) * {width})"),
-            MaskDialect::Sqlite => {
-                // SQLite's floor() needs the optional math functions; floor by hand. A width
-                // with a decimal point keeps the division in floating point.
-                let w = if width.contains('.') { width } else { format!("{width}.0") };
-                let q = format!("({c} / {w})");
-                format!("((CAST({q} AS INTEGER) - ({q} < CAST({q} AS INTEGER))) * {w})")
-            }
-        }),
+        ColumnType::Decimal | ColumnType::Float => Ok(m.dialect.rules().floor_to(c, &width)),
         _ => Err(m.mismatch()),
     }
 }

@@ -139,10 +139,7 @@ impl Placeholders {
             type Break = ();
             fn pre_visit_value(&mut self, value: &sqlparser::ast::ValueWithSpan) -> ControlFlow<()> {
                 if let Value::Placeholder(p) = &value.value {
-                    let n = match (self.0.dialect, p.strip_prefix(['$', '?']).filter(|d| !d.is_empty())) {
-                        (Dialect::MySql, _) | (_, None) => self.0.highest + 1,
-                        (_, Some(digits)) => digits.parse().unwrap_or(0),
-                    };
+                    let n = self.0.dialect.placeholder_number(p, self.0.highest);
                     self.0.highest = self.0.highest.max(n);
                     self.1.push(n);
                 }
