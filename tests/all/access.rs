@@ -13,12 +13,12 @@ use crate::harness::{
     policy_toml,
 };
 
-const DBA1: &str = "sk_test_access_dba_one";
+pub(crate) const DBA1: &str = "sk_test_access_dba_one";
 const DBA2: &str = "sk_test_access_dba_two";
 /// A principal who holds the approver role and asks for access themselves.
-const SELFISH: &str = "sk_test_access_dba_asking";
+pub(crate) const SELFISH: &str = "sk_test_access_dba_asking";
 /// A principal with the break-glass role `oncall`.
-const ONCALL: &str = "sk_test_access_oncall";
+pub(crate) const ONCALL: &str = "sk_test_access_oncall";
 /// A principal with the role `security` only.
 const SECURITY: &str = "sk_test_access_security";
 
@@ -41,7 +41,7 @@ fn approver_keys() -> String {
 
 /// Configuration: datasource `app` (`datasource`) judged by `test-approval`, datasource `free`
 /// (SQLite) judged by nothing, and `[access]` with `access`.
-fn config(datasource: &str, access: &str) -> String {
+pub(crate) fn config(datasource: &str, access: &str) -> String {
     format!(
         "{}{}\n[datasources.app]\n{datasource}\n[datasources.free]\n{SQLITE}\n{}{}\n[access]\n{access}\n",
         base_toml(),

@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod cli;
 mod config;
+mod console;
 mod errors;
 mod fidelity;
 mod literal_forms;

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tracing::{Instrument, field};
 
-use super::{access, routes};
+use super::{access, console, routes};
 use crate::audit::{TraceId, span};
 use crate::gateway::Gateway;
 
@@ -23,6 +23,10 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         .route("/v1/access-requests/{id}/{decision}", post(access::decide))
         .route("/v1/grants", get(access::list_grants))
         .route("/v1/grants/{id}/revoke", post(access::revoke))
+        .route("/v1/me", get(routes::me))
+        .route("/console", get(console::page))
+        .route("/console/console.js", get(console::script))
+        .route("/console/console.css", get(console::style))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi_json))

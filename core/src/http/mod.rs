@@ -5,6 +5,7 @@
 
 mod access;
 mod app;
+mod console;
 mod error;
 mod extract;
 mod openapi;

@@ -16,6 +16,7 @@ use super::routes;
         super::access::decide,
         super::access::list_grants,
         super::access::revoke,
+        routes::me,
         routes::healthz,
         routes::readyz
     ),
@@ -38,7 +39,8 @@ use super::routes;
         crate::access::RequestStatus,
         crate::access::GrantUses,
         crate::access::Decision,
-        routes::Health
+        routes::Health,
+        routes::Me
     )),
     modifiers(&BearerAuth, &RowValues)
 )]

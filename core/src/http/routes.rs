@@ -44,6 +44,30 @@ pub async fn query(
     }
 }
 
+/// Who the caller is: the principal the token authenticates, with its roles (not its
+/// attributes, which may hold what policy uses but the caller need not see).
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "unauthenticated", body = ErrorBody),
+    )
+)]
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(Me { id: principal.id, roles: principal.roles })
+}
+
+/// `GET /v1/me` response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The principal's id.
+    pub id: String,
+    /// Its roles.
+    pub roles: Vec<String>,
+}
+
 /// Liveness: the process is up.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = Health)))]
 pub async fn healthz() -> Json<Health> {
