@@ -148,5 +148,25 @@ fn hot_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hot_path);
+/// What counting a request in the metrics costs, on its own: the record of a protected,
+/// judged point query, observed once (label look-ups and atomic adds).
+fn metrics(c: &mut Criterion) {
+    let metrics = sluice_core::audit::Metrics::new().expect("metrics");
+    let mut record = sluice_core::audit::RequestRecord::start();
+    record.datasource = Some("app".into());
+    record.db_system = Some("postgresql");
+    record.kind = Some(sluice_core::analyse::StatementKind::Read);
+    record.verdict = Some("allow");
+    record.plugins = vec!["guardrails".into(), "tenant-isolation".into(), "pii-mask".into()];
+    record.executed_in = Some(std::time::Duration::from_micros(300));
+    record.rows = Some(1);
+    c.bench_function("metrics/observe", |b| {
+        b.iter(|| {
+            metrics.observe(&record);
+            metrics.observe_http("/v1/query", 200, 0.0004);
+        })
+    });
+}
+
+criterion_group!(benches, hot_path, metrics);
 criterion_main!(benches);

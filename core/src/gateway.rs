@@ -16,7 +16,7 @@ use crate::access::{
     RoleTemplate, StatementAsked,
 };
 use crate::analyse::{self, Analysis, Dialect, RelationName, StatementKind};
-use crate::audit::{TraceId, span};
+use crate::audit::{Metrics, RequestRecord, TraceId, span};
 use crate::auth::{Authenticator, Principal};
 use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
 use crate::encode::{self, ColumnMeta};
@@ -53,6 +53,8 @@ pub struct Gateway {
     pub policy: Option<Arc<PolicyRuntime>>,
     /// Access requests and grants: what lets a statement held for approval run.
     pub access: Access,
+    /// Counters and histograms served at `GET /metrics`.
+    pub metrics: Metrics,
 }
 
 /// What the transport knows about a request, beyond its body and credentials.
@@ -179,7 +181,9 @@ impl Gateway {
             Some(Arc::new(runtime))
         };
         let access = Access::new(config.access);
-        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy, access })
+        let metrics =
+            Metrics::new().map_err(|e| Error::Internal(format!("cannot register the metrics: {e}")))?;
+        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy, access, metrics })
     }
 
     /// Runs one statement for `principal`.
@@ -192,13 +196,49 @@ impl Gateway {
         request: QueryRequest,
         caller: &RequestContext,
     ) -> Result<QueryResponse, Error> {
-        // The request's summary line (see `http::app`); stage spans below are `debug`.
-        let request_span = tracing::Span::current();
+        let mut record = RequestRecord::start();
+        let result = self.run(principal, request, caller, &mut record).await;
+        record.error = result.as_ref().err().map(Error::code);
+        self.observe(&record);
+        result
+    }
+
+    /// The single exit of every `query`: writes the record to the request span (its summary
+    /// line, see `http::app`; each field once) and to the metrics.
+    fn observe(&self, record: &RequestRecord) {
+        let span = tracing::Span::current();
+        if let Some(datasource) = &record.datasource {
+            span.record("datasource", datasource.as_str());
+        }
+        if let Some(kind) = record.kind {
+            span.record("kind", kind.name());
+        }
+        if let Some(verdict) = record.verdict {
+            span.record("verdict", verdict);
+        }
+        if let Some(rows) = record.rows {
+            span.record("rows", rows);
+        }
+        self.metrics.observe(record);
+    }
+
+    /// The stages of `query`, filling `record` as they go; stage spans are `debug`.
+    async fn run(
+        &self,
+        principal: &Principal,
+        request: QueryRequest,
+        caller: &RequestContext,
+        record: &mut RequestRecord,
+    ) -> Result<QueryResponse, Error> {
+        // Only a configured name: what callers send must not become a metric label.
+        if let Some((name, ds)) = self.datasources.get_key_value(&request.datasource) {
+            record.datasource = Some(name.clone());
+            record.db_system = Some(ds.connector.dialect().telemetry_name());
+        }
         let (name, ds, analysis) = self.admit(&request)?;
         let analysis = analysis.as_ref();
         let kind = analysis.facts.kind;
-        request_span.record("datasource", name);
-        request_span.record("kind", kind.name());
+        record.kind = Some(kind);
 
         let grants = self.grants_for(principal, name).await;
         let template = self.covering_template(name, analysis, &grants);
@@ -210,12 +250,10 @@ impl Gateway {
             self.judge(&effective, name, ds, analysis, &request, caller, &grants).await
         {
             ask = SessionAsk::of(&chain);
-            // Recorded once, as it ends: the log line shows each field as often as it is set.
-            let verdict = chain.verdict.name();
+            record.verdict = Some(chain.verdict.name());
+            record.plugins.clone_from(&chain.plugins);
             match enforce(&chain, &policy_span) {
-                Ok(()) => {
-                    request_span.record("verdict", verdict);
-                }
+                Ok(()) => {}
                 Err(Error::ApprovalRequired(asked, _)) => {
                     let held = match &template {
                         Some((template, covered)) => {
@@ -232,23 +270,17 @@ impl Gateway {
                                 covered
                             }
                             None => {
-                                let held = self
-                                    .hold(principal, name, analysis, &request, asked)
+                                self.hold(principal, name, analysis, &request, asked)
                                     .instrument(policy_span)
-                                    .await;
-                                held.inspect_err(|_| {
-                                    request_span.record("verdict", verdict);
-                                })?
+                                    .await?
                             }
                         },
                     };
-                    request_span.record("verdict", "granted");
+                    record.verdict = Some("granted");
+                    record.grant = Some(held.grant_id.clone());
                     grant = Some(held);
                 }
-                Err(e) => {
-                    request_span.record("verdict", verdict);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
             outcome = Some(chain);
         }
@@ -271,7 +303,8 @@ impl Gateway {
                     }]));
                 }
             }
-            grant.get_or_insert_with(|| covered.clone());
+            let covered = grant.get_or_insert_with(|| covered.clone());
+            record.grant = Some(covered.grant_id.clone());
         }
         let support = ds.connector.session_support();
         let session = session_for(name, &ds.settings.rls, support, principal, &ask, &analysis.facts)?;
@@ -317,6 +350,7 @@ impl Gateway {
         let protected = prepared.masks().is_some();
         // Fields go on the stage span by handle: when it is disabled (the default filter),
         // `Span::current()` would be the request span.
+        let executing = std::time::Instant::now();
         let result = async {
             tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
@@ -324,10 +358,12 @@ impl Gateway {
                 .map_err(|e| if protected { withhold_message(ds.connector.dialect(), e) } else { e })
         }
         .instrument(execute_span.clone())
-        .await?;
+        .await;
+        record.executed_in = Some(executing.elapsed());
+        let result = result?;
         execute_span.record("rows", result.rows.len());
         execute_span.record("truncated", result.truncated);
-        request_span.record("rows", result.rows.len());
+        record.rows = Some(result.rows.len());
 
         if kind == StatementKind::Ddl {
             ds.catalog.invalidate();

@@ -17,6 +17,7 @@ mod errors;
 mod fidelity;
 mod literal_forms;
 mod masks;
+mod metrics;
 mod mysql;
 mod native_rls;
 mod noninterference;

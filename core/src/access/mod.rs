@@ -478,6 +478,18 @@ impl Access {
         blocking(move || f(&store)).await
     }
 
+    /// How many access requests await approval; 0 while no store exists (one is not created
+    /// to answer).
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`] when the store cannot be read.
+    pub async fn pending_count(&self) -> Result<u64, AccessError> {
+        if self.store.get().is_none() && !self.settings.store.may_exist() {
+            return Ok(0);
+        }
+        self.with_store(|s| s.pending_count(now_ms())).await
+    }
+
     /// The live grants `principal` holds on `datasource`, for the plugins. Empty without a
     /// query while the store holds no grant at all.
     ///

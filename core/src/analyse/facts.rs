@@ -36,6 +36,19 @@ impl StatementKind {
             StatementKind::Other => "other",
         }
     }
+
+    /// The operation's name in telemetry (`db.operation.name`): the SQL verb, or `DDL` /
+    /// `OTHER` for kinds that span several.
+    pub fn operation_name(self) -> &'static str {
+        match self {
+            StatementKind::Read => "SELECT",
+            StatementKind::Insert => "INSERT",
+            StatementKind::Update => "UPDATE",
+            StatementKind::Delete => "DELETE",
+            StatementKind::Ddl => "DDL",
+            StatementKind::Other => "OTHER",
+        }
+    }
 }
 
 /// A relation (table or view) name, normalised with the dialect's case rules: unquoted parts

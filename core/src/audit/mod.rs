@@ -16,6 +16,12 @@
 
 use std::fmt;
 
+pub mod metrics;
+mod record;
+
+pub use metrics::Metrics;
+pub use record::RequestRecord;
+
 /// A request's trace id: 16 random bytes as 32 lowercase hex digits (the W3C trace-id form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TraceId(String);

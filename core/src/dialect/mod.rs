@@ -158,6 +158,9 @@ pub(crate) trait Rules: Sync {
 
     /// How masks render on this database.
     fn mask_dialect(&self) -> MaskDialect;
+
+    /// The database's `db.system.name` in OpenTelemetry's semantic conventions.
+    fn telemetry_name(&self) -> &'static str;
 }
 
 impl Dialect {
@@ -303,6 +306,11 @@ impl Dialect {
     /// How masks render on this database.
     pub(crate) fn mask_dialect(self) -> MaskDialect {
         self.rules().mask_dialect()
+    }
+
+    /// The database's `db.system.name` in OpenTelemetry's semantic conventions.
+    pub fn telemetry_name(self) -> &'static str {
+        self.rules().telemetry_name()
     }
 }
 

@@ -133,6 +133,10 @@ impl Rules for MySql {
     fn mask_dialect(&self) -> MaskDialect {
         MaskDialect::MySql
     }
+
+    fn telemetry_name(&self) -> &'static str {
+        "mysql"
+    }
 }
 
 impl MaskRules for MySql {

@@ -242,6 +242,10 @@ impl Rules for Postgres {
     fn mask_dialect(&self) -> MaskDialect {
         MaskDialect::Postgres
     }
+
+    fn telemetry_name(&self) -> &'static str {
+        "postgresql"
+    }
 }
 
 impl MaskRules for Postgres {

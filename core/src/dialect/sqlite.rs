@@ -125,6 +125,10 @@ impl Rules for Sqlite {
     fn mask_dialect(&self) -> MaskDialect {
         MaskDialect::Sqlite
     }
+
+    fn telemetry_name(&self) -> &'static str {
+        "sqlite"
+    }
 }
 
 impl MaskRules for Sqlite {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -27,11 +27,12 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
         .route("/console", get(console::page))
         .route("/console/console.js", get(console::script))
         .route("/console/console.css", get(console::style))
+        .route("/metrics", get(routes::metrics))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/openapi.json", get(routes::openapi_json))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(trace_request))
+        .layer(middleware::from_fn_with_state(Arc::clone(&gateway), trace_request))
         .with_state(gateway)
 }
 
@@ -40,7 +41,11 @@ pub fn app(gateway: Arc<Gateway>) -> Router {
 /// The request span is the one log line a request writes at the default filter: the stages
 /// record its summary fields (who, where, what kind, the verdict, rows, the error code), and
 /// their own spans are `debug`, so a request costs one line, not one per stage.
-async fn trace_request(mut request: Request, next: Next) -> Response {
+async fn trace_request(State(gateway): State<Arc<Gateway>>, mut request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    // The route's pattern (`/v1/access-requests/{id}`), never the path asked for: ids and
+    // unknown paths must not become label values.
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
     let trace_id = TraceId::new();
     let request_span = tracing::info_span!(
         span::REQUEST,
@@ -58,7 +63,9 @@ async fn trace_request(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(trace_id);
     async move {
         let response = next.run(request).await;
-        tracing::Span::current().record("status", response.status().as_u16());
+        let status = response.status().as_u16();
+        tracing::Span::current().record("status", status);
+        gateway.metrics.observe_http(&route, status, started.elapsed().as_secs_f64());
         response
     }
     .instrument(request_span)

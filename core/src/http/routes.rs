@@ -68,6 +68,16 @@ pub struct Me {
     pub roles: Vec<String>,
 }
 
+/// Metrics in the OpenMetrics text format, for Prometheus (see the README's "Telemetry").
+/// Unauthenticated, like `/healthz`: its labels are datasource, plugin and route names and
+/// outcome codes, never principals, statements or values.
+pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
+    if let Ok(pending) = gateway.access.pending_count().await {
+        gateway.metrics.set_pending(pending);
+    }
+    ([(axum::http::header::CONTENT_TYPE, crate::audit::metrics::CONTENT_TYPE)], gateway.metrics.render())
+}
+
 /// Liveness: the process is up.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up", body = Health)))]
 pub async fn healthz() -> Json<Health> {

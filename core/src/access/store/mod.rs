@@ -621,6 +621,21 @@ impl Store {
         })
     }
 
+    /// How many requests are pending at `now`.
+    ///
+    /// # Errors
+    /// [`AccessError::Unavailable`].
+    pub fn pending_count(&self, now: Millis) -> Result<u64, AccessError> {
+        let count: i64 = self.read(|sql| {
+            sql.query_one(
+                "SELECT count(*) FROM access_requests WHERE status = 'pending' AND expires_at_ms > ?1",
+                &values![now],
+            )?
+            .get(0)
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
     /// Request `id`.
     ///
     /// # Errors
