@@ -140,8 +140,3 @@ pub(crate) fn column_type(type_name: &str) -> ColumnType {
         _ => ColumnType::Other,
     }
 }
-
-/// `name` as a quoted identifier of `dialect`.
-pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
-    dialect.quote_ident(name)
-}

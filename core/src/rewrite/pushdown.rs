@@ -30,7 +30,7 @@ use crate::analyse::{Dialect, RefPosition, References};
 
 use super::ColumnType;
 use super::bind::{Binder, Origin, caller_numbers};
-use super::protect::{Protected, column_type, quote};
+use super::protect::{Protected, column_type};
 use serde_json::Value as Json;
 
 /// Types whose comparison operators raise no error that depends on a stored value.
@@ -205,7 +205,7 @@ impl Copier<'_, '_> {
             .enumerate()
             .find(|(_, c)| self.dialect.column_key(&c.name) == key)?;
         (!self.protected.masks.contains_key(&index) && comparable(column_type(&column.type_name)))
-            .then(|| quote(self.dialect, &column.name))
+            .then(|| self.dialect.quote_ident(&column.name))
     }
 
     fn constant(&self, expr: &Expr) -> bool {

@@ -20,9 +20,9 @@ use crate::execute::Catalog;
 
 use super::bind::Binder;
 use super::error::{RewriteError, refused};
-use super::mask::{MaskDialect, render_mask};
+use super::mask::render_mask;
 use super::predicate::compile_all;
-use super::protect::{Plan, Protected, column_type, quote};
+use super::protect::{Plan, Protected, column_type};
 use super::pushdown;
 
 /// What a read rewrite needs besides the statement.
@@ -204,12 +204,12 @@ fn derived(
     let dialect = cx.dialect;
     let mut list = Vec::with_capacity(protected.columns.len());
     for (index, column) in protected.columns.iter().enumerate() {
-        let quoted = quote(dialect, &column.name);
+        let quoted = dialect.quote_ident(&column.name);
         match protected.masks.get(&index) {
             None => list.push(quoted),
             Some(mask) => {
                 let rendered = render_mask(
-                    mask_dialect(dialect),
+                    dialect.mask_dialect(),
                     mask.kind,
                     &mask.args,
                     &quoted,
@@ -227,8 +227,10 @@ fn derived(
         }
     }
     let table = match &protected.relation.schema {
-        Some(schema) => format!("{}.{}", quote(dialect, schema), quote(dialect, &protected.relation.name)),
-        None => quote(dialect, &protected.relation.name),
+        Some(schema) => {
+            format!("{}.{}", dialect.quote_ident(schema), dialect.quote_ident(&protected.relation.name))
+        }
+        None => dialect.quote_ident(&protected.relation.name),
     };
     let filters = compile_all(dialect, protected, cx.principal, binder, None)?;
     let mut text = format!("SELECT {} FROM {table}", list.join(", "));
@@ -251,9 +253,4 @@ fn parse_query(dialect: Dialect, text: &str) -> Result<Query, String> {
         .try_with_sql(text)
         .map_err(|e| e.to_string())?;
     parser.parse_query().map(|q| *q).map_err(|e| e.to_string())
-}
-
-/// The mask renderer's dialect for an analysed one.
-pub(crate) fn mask_dialect(dialect: Dialect) -> MaskDialect {
-    dialect.mask_dialect()
 }
