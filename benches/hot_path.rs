@@ -6,6 +6,8 @@
 //! - `cache-hit/warm`, `cache-hit/fresh`: the same statement again (its analysis and rewrite
 //!   come from the plan cache), plugins in `mode = "warm"` and in the default fresh mode.
 //! - `cache-off/warm`: `plan_cache_bytes = 0`, everything worked out again.
+//! - `cache-hit/warm/audit`: as `cache-hit/warm`, with the audit log on (a file in the temp
+//!   directory): two hash-chained records per statement, each written before the request goes on.
 //!
 //! Components come from `plugins/build`.
 
@@ -87,8 +89,8 @@ fn dist(name: &str) -> String {
     path.display().to_string()
 }
 
-/// The gateway: plugins in `mode`, the plan cache `cache_bytes` large.
-fn gateway(mode: &str, cache_bytes: usize) -> Gateway {
+/// The gateway: plugins in `mode`, the plan cache `cache_bytes` large, an audit log when `audit`.
+fn gateway(mode: &str, cache_bytes: usize, audit: bool) -> Gateway {
     let cache = std::env::temp_dir().join("sluice-bench-cache");
     let plugin = |name: &str, config: &str| {
         let mode = if mode == "warm" { "mode = \"warm\"\n" } else { "" };
@@ -108,8 +110,14 @@ fn gateway(mode: &str, cache_bytes: usize) -> Gateway {
             "{ columns = { \"customers.email\" = \"email\", \"customers.ssn\" = \"partial(0,4)\" } }"
         ),
     );
-    let config = sluice_core::config::parse(&toml, &std::env::temp_dir().join("sluice.toml"), |_| None)
-        .expect("configuration");
+    let dir = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench directory");
+    let toml = match audit {
+        true => format!("{toml}\n[audit]\npath = \"audit-{mode}-{cache_bytes}.jsonl\"\n"),
+        false => toml,
+    };
+    let config =
+        sluice_core::config::parse(&toml, &dir.join("sluice.toml"), |_| None).expect("configuration");
     let connectors: BTreeMap<String, Arc<dyn Connector>> =
         BTreeMap::from([("app".to_owned(), Arc::new(Canned) as _)]);
     let gateway = Gateway::new(config, connectors).expect("gateway");
@@ -135,17 +143,22 @@ fn request(rt: &Runtime, gateway: &Gateway) -> Vec<u8> {
 fn hot_path(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("hot_path");
-    for (name, mode, cache_bytes) in [
-        ("cache-hit/warm", "warm", 16 << 20),
-        ("cache-hit/fresh", "fresh", 16 << 20),
-        ("cache-off/warm", "warm", 0),
+    for (name, mode, cache_bytes, audit) in [
+        ("cache-hit/warm", "warm", 16 << 20, false),
+        ("cache-hit/fresh", "fresh", 16 << 20, false),
+        ("cache-off/warm", "warm", 0, false),
+        ("cache-hit/warm/audit", "warm", 16 << 20, true),
     ] {
-        let gateway = gateway(mode, cache_bytes);
+        // The audit log's checkpoint timer runs on the runtime.
+        let _entered = rt.enter();
+        let gateway = gateway(mode, cache_bytes, audit);
         let body = String::from_utf8(request(&rt, &gateway)).expect("utf-8");
         assert!(body.contains("\"masked\":true"), "the masks were not applied: {body}");
         group.bench_function(name, |b| b.iter(|| request(&rt, &gateway)));
     }
     group.finish();
+    let _ =
+        std::fs::remove_dir_all(std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id())));
 }
 
 /// What counting a request in the metrics costs, on its own: the record of a protected,
@@ -155,9 +168,15 @@ fn metrics(c: &mut Criterion) {
     let mut record = sluice_core::audit::RequestRecord::start();
     record.datasource = Some("app".into());
     record.db_system = Some("postgresql");
-    record.kind = Some(sluice_core::analyse::StatementKind::Read);
+    let analysis = sluice_core::analyse::analyse(
+        sluice_core::analyse::Dialect::Postgres,
+        "SELECT id, email FROM customers WHERE id = $1",
+    )
+    .expect("the statement analyses");
+    record.analysis = Some(std::sync::Arc::new(analysis));
     record.verdict = Some("allow");
-    record.plugins = vec!["guardrails".into(), "tenant-isolation".into(), "pii-mask".into()];
+    record.verdicts =
+        ["guardrails", "tenant-isolation", "pii-mask"].into_iter().map(|p| (p.to_owned(), "allow")).collect();
     record.executed_in = Some(std::time::Duration::from_micros(300));
     record.rows = Some(1);
     c.bench_function("metrics/observe", |b| {

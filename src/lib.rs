@@ -1,8 +1,9 @@
 //! The `sluice` binary's library half: it connects the configured datasources to their
 //! connector crates and runs the server, and holds the client commands (`sluice access`,
-//! `sluice plugin`). `main.rs` only parses the command line.
+//! `sluice audit`, `sluice plugin`). `main.rs` only parses the command line.
 
 pub mod access;
+pub mod audit;
 pub mod datasources;
 pub mod plugin;
 pub mod server;

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -51,6 +52,67 @@ enum Command {
         json: bool,
         #[command(subcommand)]
         command: AccessCommand,
+    },
+    /// The tamper-evident audit log: verify it, read its end, manage its signing key.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain and the checkpoints; prints one `ok:` line, or the first problem
+    /// (its line and seq) and exits 1.
+    Verify {
+        /// The log file.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        log: Option<PathBuf>,
+        /// Instead of `--log`: a PostgreSQL store's `postgres://` URL (the `[audit] store`).
+        #[arg(long)]
+        store: Option<String>,
+        /// With `--store`: the chain to verify. Default: every chain, one line each.
+        #[arg(long, requires = "store")]
+        chain: Option<String>,
+        /// The signing key's public key (base64, or a file holding it) to check checkpoint
+        /// signatures with; repeat for keys used before a rotation.
+        #[arg(long = "public-key")]
+        public_keys: Vec<String>,
+        /// A checkpoint kept off the machine (a checkpoint line or the exported event's JSON
+        /// line), or `@FILE`: the log must reach its seq with its hash.
+        #[arg(long)]
+        checkpoint: Option<String>,
+    },
+    /// Print the last records, one readable line each.
+    Tail {
+        /// The log file.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        log: Option<PathBuf>,
+        /// Instead of `--log`: a PostgreSQL store's `postgres://` URL (the `[audit] store`).
+        #[arg(long, requires = "chain")]
+        store: Option<String>,
+        /// With `--store`: the chain to read.
+        #[arg(long, requires = "store")]
+        chain: Option<String>,
+        /// How many records.
+        #[arg(short = 'n', default_value_t = 20)]
+        n: usize,
+        /// Print the lines as written (JSON).
+        #[arg(long)]
+        json: bool,
+        /// Keep printing records as they are added.
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+    /// Create a checkpoint signing key file (mode 0600); never replaces one.
+    Keygen {
+        /// The key file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the public key of a signing key file (base64).
+    PublicKey {
+        /// The signing key file.
+        #[arg(long)]
+        signing_key: PathBuf,
     },
 }
 
@@ -185,10 +247,7 @@ enum KeyCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config } => {
-            telemetry::init(cli.log_format);
-            runtime().and_then(|rt| rt.block_on(serve(config)))
-        }
+        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(config, cli.log_format))),
         Command::Check { config } => runtime().and_then(|rt| rt.block_on(check(config))),
         Command::Key(KeyCommand::Generate) => {
             let (key, hash) = sluice_core::auth::generate_api_key();
@@ -206,6 +265,7 @@ fn main() -> ExitCode {
         }
         Command::Plugin(command) => plugin(command),
         Command::Access { url, token, json, command } => access(url, token, json, command),
+        Command::Audit(command) => audit(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -296,25 +356,96 @@ fn access(url: String, token: Option<String>, json: bool, command: AccessCommand
     runtime()?.block_on(sluice::access::run(&target, action, &mut std::io::stdout().lock()))
 }
 
+/// `--log FILE` or `--store URL [--chain NAME]` (clap lets exactly one through).
+fn audit_source(
+    log: Option<PathBuf>,
+    store: Option<String>,
+    chain: Option<String>,
+) -> anyhow::Result<sluice::audit::Source> {
+    use sluice::audit::Source;
+    match (log, store) {
+        (Some(path), _) => Ok(Source::File(path)),
+        (None, Some(url)) => Ok(Source::Store { url, chain }),
+        (None, None) => anyhow::bail!("give --log FILE or --store URL"),
+    }
+}
+
+fn audit(command: AuditCommand) -> anyhow::Result<()> {
+    use sluice::audit::Action;
+    let action = match command {
+        AuditCommand::Verify { log, store, chain, public_keys, checkpoint } => {
+            Action::Verify { log: audit_source(log, store, chain)?, public_keys, checkpoint }
+        }
+        AuditCommand::Tail { log, store, chain, n, json, follow } => {
+            Action::Tail { log: audit_source(log, store, chain)?, n, json, follow }
+        }
+        AuditCommand::Keygen { out } => Action::Keygen { out },
+        AuditCommand::PublicKey { signing_key } => Action::PublicKey { signing_key },
+    };
+    sluice::audit::run(action, &mut std::io::stdout().lock())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
-async fn serve(path: PathBuf) -> anyhow::Result<()> {
+async fn serve(path: PathBuf, log_format: LogFormat) -> anyhow::Result<()> {
+    // The configuration first: it says where traces go. Its problems are printed by `main`.
     let config = sluice_core::config::load(&path)?;
+    let telemetry = telemetry::init(log_format, &config.telemetry)?;
     let listen = config.server.listen;
-    let gateway = sluice::build_gateway(config).await?;
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
-    tracing::info!(address = %listen, datasources = gateway.datasources.len(), "sluice listening");
-    sluice::server::serve(gateway, listener, sluice::server::shutdown_signal()).await
+    let served = async {
+        let gateway = sluice::build_gateway(config).await?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
+        tracing::info!(address = %listen, datasources = gateway.datasources.len(), "sluice listening");
+        let pushing = gateway
+            .telemetry
+            .otlp
+            .as_ref()
+            .and_then(|otlp| telemetry::push_metrics(Arc::clone(&gateway), otlp));
+        let served =
+            sluice::server::serve(Arc::clone(&gateway), listener, sluice::server::shutdown_signal()).await;
+        if let Some(pushing) = pushing {
+            pushing.abort();
+        }
+        // Requests have drained: seal the audit log with a last checkpoint.
+        if let Some(audit) = &gateway.audit {
+            audit.close().await;
+        }
+        served
+    }
+    .await;
+    // Spans still queued are exported before the process ends.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    served
 }
 
 async fn check(path: PathBuf) -> anyhow::Result<()> {
-    let config = sluice_core::config::load(&path)?;
+    let mut config = sluice_core::config::load(&path)?;
     println!("{}: configuration is valid", path.display());
-    let gateway = sluice::build_gateway(config).await?;
+    // One writer per audit log: checking a running server's configuration must not take its
+    // log (or create one). The signing key is read, if it exists, to catch a damaged one.
+    let audit = config.audit.take();
     let mut failed = 0;
+    if let Some(audit) = &audit {
+        let store = match &audit.store {
+            sluice_core::audit::log::AuditStore::File(file) => file.display().to_string(),
+            sluice_core::audit::log::AuditStore::Postgres { chain, .. } => {
+                format!("PostgreSQL store, chain {chain}")
+            }
+        };
+        match sluice_core::audit::log::check_signing_key_file(&audit.signing_key) {
+            Ok(()) => {
+                println!("  audit log {store}: signing key usable (the log is opened by `sluice serve`)")
+            }
+            Err(e) => {
+                println!("  audit log {store}: UNUSABLE signing key: {e}");
+                failed += 1;
+            }
+        }
+    }
+    let gateway = sluice::build_gateway(config).await?;
     if let Some(policy) = &gateway.policy {
         let problems = policy.problems();
         for slot in policy.slots() {

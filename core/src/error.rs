@@ -169,6 +169,10 @@ pub enum Error {
     /// The result is over the datasource's row or byte limit and the datasource rejects overflow.
     #[error("{0}")]
     TooLarge(String),
+    /// The audit log could not take the statement's record, and `[audit] fail_closed` keeps
+    /// unrecorded statements from running. The cause is logged, not shown (it names files).
+    #[error("the audit log cannot be written, so the statement did not run")]
+    AuditUnavailable(#[source] crate::audit::log::AuditError),
     /// A fault inside Sluice. The message is logged; the caller sees a generic text.
     #[error("internal error")]
     Internal(String),
@@ -195,6 +199,7 @@ impl Error {
             Error::Rewrite(e) => e.code(),
             Error::Exec(e) => e.code(),
             Error::TooLarge(_) => ErrorCode::TooLarge,
+            Error::AuditUnavailable(_) => ErrorCode::Unavailable,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }

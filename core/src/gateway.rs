@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tracing::{Instrument, field};
@@ -16,9 +16,10 @@ use crate::access::{
     RoleTemplate, StatementAsked,
 };
 use crate::analyse::{self, Analysis, Dialect, RelationName, StatementKind};
-use crate::audit::{Metrics, RequestRecord, TraceId, span};
+use crate::audit::log::{AuditEvent, AuditLog};
+use crate::audit::{self, Metrics, RequestRecord, Stage, TraceId, span};
 use crate::auth::{Authenticator, Principal};
-use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings};
+use crate::config::{Config, DatasourceSettings, Overflow, ServerSettings, Target, TelemetrySettings};
 use crate::encode::{self, ColumnMeta};
 use crate::error::Error;
 use crate::execute::{
@@ -39,6 +40,45 @@ pub struct Datasource {
     pub catalog: CatalogCache,
     /// Analyses and rewrites already worked out for statement texts.
     pub plans: PlanCache,
+    /// Where the database is, as its client spans name it.
+    pub server: DbServer,
+}
+
+/// A database as the OpenTelemetry database conventions name it on client spans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DbServer {
+    /// `db.namespace`: the database's name (the URL's path; an SQLite file's name).
+    pub namespace: Option<String>,
+    /// `server.address`.
+    pub address: Option<String>,
+    /// `server.port`.
+    pub port: Option<u16>,
+}
+
+impl DbServer {
+    /// Read off a datasource's target; never its credentials.
+    pub fn of(target: &Target) -> Self {
+        match target {
+            Target::Url(url) => match reqwest::Url::parse(url) {
+                Ok(url) => DbServer {
+                    namespace: url
+                        .path()
+                        .trim_start_matches('/')
+                        .split('/')
+                        .next()
+                        .filter(|db| !db.is_empty())
+                        .map(str::to_owned),
+                    address: url.host_str().map(str::to_owned),
+                    port: url.port(),
+                },
+                Err(_) => DbServer::default(),
+            },
+            Target::Sqlite { path, .. } => DbServer {
+                namespace: path.file_name().map(|name| name.to_string_lossy().into_owned()),
+                ..DbServer::default()
+            },
+        }
+    }
 }
 
 /// Everything a running Sluice needs; built once at start-up, shared read-only.
@@ -55,6 +95,10 @@ pub struct Gateway {
     pub access: Access,
     /// Counters and histograms served at `GET /metrics`.
     pub metrics: Metrics,
+    /// Trace context sent to databases.
+    pub telemetry: TelemetrySettings,
+    /// The tamper-evident audit log, when `[audit]` configures one.
+    pub audit: Option<AuditLog>,
 }
 
 /// What the transport knows about a request, beyond its body and credentials.
@@ -170,7 +214,8 @@ impl Gateway {
                     .ok_or_else(|| Error::Internal(format!("no connector for datasource {name}")))?;
                 let catalog = CatalogCache::new(settings.catalog_refresh);
                 let plans = PlanCache::new(config.server.plan_cache_bytes);
-                Ok((name, Datasource { settings, connector, catalog, plans }))
+                let server = DbServer::of(&settings.target);
+                Ok((name, Datasource { settings, connector, catalog, plans, server }))
             })
             .collect::<Result<_, Error>>()?;
         let policy = if config.policy.plugins.is_empty() {
@@ -183,7 +228,22 @@ impl Gateway {
         let access = Access::new(config.access);
         let metrics =
             Metrics::new().map_err(|e| Error::Internal(format!("cannot register the metrics: {e}")))?;
-        Ok(Gateway { server: config.server, auth: config.auth, datasources, policy, access, metrics })
+        let audit = config
+            .audit
+            .as_ref()
+            .map(|settings| AuditLog::open(settings, Some(&metrics)))
+            .transpose()
+            .map_err(|e| Error::Internal(format!("cannot open the audit log: {e}")))?;
+        Ok(Gateway {
+            server: config.server,
+            auth: config.auth,
+            datasources,
+            policy,
+            access,
+            metrics,
+            telemetry: config.telemetry,
+            audit,
+        })
     }
 
     /// Runs one statement for `principal`.
@@ -199,18 +259,27 @@ impl Gateway {
         let mut record = RequestRecord::start();
         let result = self.run(principal, request, caller, &mut record).await;
         record.error = result.as_ref().err().map(Error::code);
-        self.observe(&record);
+        self.observe(&record, principal, caller).await;
         result
     }
 
     /// The single exit of every `query`: writes the record to the request span (its summary
-    /// line, see `http::app`; each field once) and to the metrics.
-    fn observe(&self, record: &RequestRecord) {
+    /// line, see `http::app`; each field once), to the metrics, and to the audit log as the
+    /// statement's last record (`completed` when it ran, `refused` when it did not).
+    async fn observe(&self, record: &RequestRecord, principal: &Principal, caller: &RequestContext) {
+        if let Some(audit) = &self.audit {
+            let event = if record.executed { AuditEvent::Completed } else { AuditEvent::Refused };
+            if let Err(e) = audit.append(record.audit_entry(event, &principal.id, &caller.trace_id)).await {
+                // The answer stands (a statement that ran cannot be undone); the failure is
+                // counted and alerted on (`sluice_audit_write_failures_total`).
+                tracing::error!(error = %e, event = event.as_str(), "cannot write the audit record");
+            }
+        }
         let span = tracing::Span::current();
         if let Some(datasource) = &record.datasource {
             span.record("datasource", datasource.as_str());
         }
-        if let Some(kind) = record.kind {
+        if let Some(kind) = record.kind() {
             span.record("kind", kind.name());
         }
         if let Some(verdict) = record.verdict {
@@ -235,10 +304,13 @@ impl Gateway {
             record.datasource = Some(name.clone());
             record.db_system = Some(ds.connector.dialect().telemetry_name());
         }
-        let (name, ds, analysis) = self.admit(&request)?;
+        let started = Instant::now();
+        let admitted = self.admit(&request);
+        record.timed(Stage::Analyse, started);
+        let (name, ds, analysis) = admitted?;
+        record.analysis = Some(Arc::clone(&analysis));
         let analysis = analysis.as_ref();
         let kind = analysis.facts.kind;
-        record.kind = Some(kind);
 
         let grants = self.grants_for(principal, name).await;
         let template = self.covering_template(name, analysis, &grants);
@@ -246,12 +318,12 @@ impl Gateway {
         let mut ask = SessionAsk::default();
         let mut outcome = None;
         let mut grant = None;
-        if let Some((chain, policy_span)) =
-            self.judge(&effective, name, ds, analysis, &request, caller, &grants).await
-        {
+        let started = Instant::now();
+        let judged = self.judge(&effective, name, ds, analysis, &request, caller, &grants).await;
+        if let Some((chain, policy_span)) = judged {
+            record.timed(Stage::Policy, started);
             ask = SessionAsk::of(&chain);
-            record.verdict = Some(chain.verdict.name());
-            record.plugins.clone_from(&chain.plugins);
+            record.judged(&chain);
             match enforce(&chain, &policy_span) {
                 Ok(()) => {}
                 Err(Error::ApprovalRequired(asked, _)) => {
@@ -271,13 +343,14 @@ impl Gateway {
                             }
                             None => {
                                 self.hold(principal, name, analysis, &request, asked)
-                                    .instrument(policy_span)
+                                    .instrument(policy_span.clone())
                                     .await?
                             }
                         },
                     };
                     record.verdict = Some("granted");
                     record.grant = Some(held.grant_id.clone());
+                    policy_span.record("sluice.grant", held.grant_id.as_str());
                     grant = Some(held);
                 }
                 Err(e) => return Err(e),
@@ -309,11 +382,26 @@ impl Gateway {
         let support = ds.connector.session_support();
         let session = session_for(name, &ds.settings.rls, support, principal, &ask, &analysis.facts)?;
 
-        let rewrite_span = tracing::debug_span!(span::REWRITE, protected = field::Empty);
+        let rewrite_span = tracing::debug_span!(
+            span::REWRITE,
+            sluice.protected = field::Empty,
+            sluice.filtered_relations = field::Empty,
+            sluice.masked_columns = field::Empty
+        );
+        let started = Instant::now();
         let prepared = prepare(ds, &request.sql, analysis, outcome.as_ref(), principal, &request.params)
             .instrument(rewrite_span.clone())
-            .await?;
-        rewrite_span.record("protected", prepared.masks().is_some());
+            .await;
+        record.timed(Stage::Rewrite, started);
+        let prepared = prepared?;
+        rewrite_span.record("sluice.protected", prepared.masks().is_some());
+        if let (Some(_), Some(chain)) = (prepared.masks(), &outcome) {
+            record.protected_by(chain);
+            if !rewrite_span.is_disabled() {
+                rewrite_span.record("sluice.filtered_relations", record.filters.join(",").as_str());
+                rewrite_span.record("sluice.masked_columns", record.masks.join(",").as_str());
+            }
+        }
 
         let mode = if kind == StatementKind::Read { Mode::Read } else { Mode::Write };
         let mut limits = ds.settings.limits;
@@ -330,8 +418,15 @@ impl Gateway {
             }
             None => (Cancel::NEVER, None),
         };
+        let dialect = ds.connector.dialect();
+        let execute_span = client_span(ds, name, dialect, analysis, &prepared);
+        // Built from ids only, never from anything a caller or plugin chose (see `sql_comment`).
+        let commented = self
+            .telemetry
+            .sql_comment
+            .then(|| format!("{} {}", prepared.sql(), audit::sql_comment(&caller.trace_id, &execute_span)));
         let exec = ExecRequest {
-            sql: prepared.sql(),
+            sql: commented.as_deref().unwrap_or(prepared.sql()),
             params: prepared.params(),
             mode,
             limits,
@@ -341,35 +436,59 @@ impl Gateway {
         // The connector cancels on the server at the statement timeout; this outer bound only
         // catches a connector that fails to, so it leaves room for connecting and cancelling.
         let backstop = limits.statement_timeout + ds.settings.connect_timeout + Duration::from_secs(2);
-        let execute_span = tracing::debug_span!(
-            span::EXECUTE,
-            datasource = name,
-            rows = field::Empty,
-            truncated = field::Empty
-        );
         let protected = prepared.masks().is_some();
+        // The decision is on record before the statement runs: with `fail_closed`, a
+        // statement whose record cannot be written does not run.
+        if let Some(audit) = &self.audit {
+            let allowed = record.audit_entry(AuditEvent::Allowed, &principal.id, &caller.trace_id);
+            match audit.append(allowed).await {
+                Ok(_) => {}
+                Err(e) if audit.fail_closed() => {
+                    tracing::error!(error = %e, "cannot write the audit record; the statement does not run");
+                    return Err(Error::AuditUnavailable(e));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot write the audit record; the statement runs unrecorded")
+                }
+            }
+        }
+        record.executed = true;
         // Fields go on the stage span by handle: when it is disabled (the default filter),
         // `Span::current()` would be the request span.
-        let executing = std::time::Instant::now();
+        let executing = Instant::now();
         let result = async {
             tokio::time::timeout(backstop, ds.connector.execute(exec))
                 .await
                 .map_err(|_| ExecError::Timeout(limits.statement_timeout))?
-                .map_err(|e| if protected { withhold_message(ds.connector.dialect(), e) } else { e })
+                .map_err(|e| if protected { withhold_message(dialect, e) } else { e })
         }
         .instrument(execute_span.clone())
         .await;
         record.executed_in = Some(executing.elapsed());
-        let result = result?;
-        execute_span.record("rows", result.rows.len());
-        execute_span.record("truncated", result.truncated);
+        let result = result.inspect_err(|e| {
+            execute_span.record("otel.status_code", "ERROR");
+            // The database's own code where it gave one, as the conventions ask; else Sluice's.
+            match e {
+                ExecError::Upstream { code: Some(code), .. } => {
+                    execute_span.record("db.response.status_code", code.as_str());
+                    execute_span.record("error.type", code.as_str());
+                }
+                other => {
+                    execute_span.record("error.type", other.code().as_str());
+                }
+            }
+        })?;
+        execute_span.record("db.response.returned_rows", result.rows.len());
+        execute_span.record("sluice.truncated", result.truncated);
         record.rows = Some(result.rows.len());
 
         if kind == StatementKind::Ddl {
             ds.catalog.invalidate();
         }
+        let started = Instant::now();
         let mut encoded = tracing::debug_span!(span::ENCODE, rows = result.rows.len())
             .in_scope(|| encode::encode(result, ds.settings.max_response_bytes));
+        record.timed(Stage::Encode, started);
         if let Some(masks) = prepared.masks() {
             for (index, column) in encoded.columns.iter_mut().enumerate() {
                 if let Some(kind) = masks.mask(index, &column.name) {
@@ -498,10 +617,12 @@ impl Gateway {
         };
         let policy_span = tracing::debug_span!(
             span::POLICY,
-            plugins = field::Empty,
-            verdict = field::Empty,
-            denied_by = field::Empty,
-            annotations = field::Empty
+            sluice.plugins = field::Empty,
+            sluice.verdicts = field::Empty,
+            sluice.verdict = field::Empty,
+            sluice.denied_by = field::Empty,
+            sluice.annotations = field::Empty,
+            sluice.grant = field::Empty
         );
         let chain = policy.evaluate(&input).instrument(policy_span.clone()).await;
         Some((chain, policy_span))
@@ -890,27 +1011,73 @@ impl Gateway {
 /// fate. Row filters and masks are applied by the rewrite stage ([`prepare`]), session
 /// settings and roles by [`session_for`].
 fn enforce(outcome: &ChainOutcome, span: &tracing::Span) -> Result<(), Error> {
-    span.record("plugins", outcome.plugins.join(",").as_str());
-    if !outcome.annotations.is_empty() {
-        span.record("annotations", field::debug(&outcome.annotations));
+    span.record("sluice.verdict", outcome.verdict.name());
+    if !span.is_disabled() {
+        span.record("sluice.plugins", outcome.plugins.join(",").as_str());
+        let verdicts: Vec<String> =
+            outcome.verdicts().map(|(plugin, verdict)| format!("{plugin}={verdict}")).collect();
+        span.record("sluice.verdicts", verdicts.join(",").as_str());
+        if !outcome.annotations.is_empty() {
+            span.record("sluice.annotations", field::debug(&outcome.annotations));
+        }
     }
     match &outcome.verdict {
         ChainVerdict::Deny(denials) => {
-            span.record("verdict", outcome.verdict.name());
             if let Some(first) = denials.first() {
-                span.record("denied_by", first.plugin.as_str());
+                span.record("sluice.denied_by", first.plugin.as_str());
             }
             Err(Error::PolicyDenied(denials.clone()))
         }
-        ChainVerdict::RequireApproval(request) => {
-            span.record("verdict", outcome.verdict.name());
-            Err(Error::ApprovalRequired(request.clone(), None))
-        }
-        ChainVerdict::Allow => {
-            span.record("verdict", outcome.verdict.name());
-            Ok(())
-        }
+        ChainVerdict::RequireApproval(request) => Err(Error::ApprovalRequired(request.clone(), None)),
+        ChainVerdict::Allow => Ok(()),
     }
+}
+
+/// The execute stage's span: a CLIENT span following the OpenTelemetry database conventions,
+/// named by the statement's summary (`SELECT customers`). Its text is the parameterised one
+/// Sluice sends, literals replaced by `?`, never values; it is worked out only when the span is
+/// recorded.
+fn client_span(
+    ds: &Datasource,
+    name: &str,
+    dialect: Dialect,
+    analysis: &Analysis,
+    prepared: &Prepared<'_>,
+) -> tracing::Span {
+    let facts = &analysis.facts;
+    let span = tracing::debug_span!(
+        span::EXECUTE,
+        otel.name = field::Empty,
+        otel.kind = "client",
+        otel.status_code = field::Empty,
+        db.system.name = dialect.telemetry_name(),
+        db.namespace = ds.server.namespace.as_deref(),
+        db.collection.name = field::Empty,
+        db.operation.name = facts.kind.operation_name(),
+        db.query.summary = field::Empty,
+        db.query.text = field::Empty,
+        db.response.status_code = field::Empty,
+        db.response.returned_rows = field::Empty,
+        error.type = field::Empty,
+        server.address = ds.server.address.as_deref(),
+        server.port = ds.server.port,
+        datasource = name,
+        sluice.truncated = field::Empty,
+    );
+    if !span.is_disabled() {
+        let summary = audit::summary(facts);
+        span.record("otel.name", summary.as_str());
+        span.record("db.query.summary", summary.as_str());
+        if let Some(collection) = audit::collection(facts) {
+            span.record("db.collection.name", collection.as_str());
+        }
+        let text = match prepared {
+            Prepared::Unchanged { .. } => analysis.query_text(),
+            Prepared::Rewritten { rewritten, .. } => rewritten.query_text(dialect),
+        };
+        span.record("db.query.text", text);
+    }
+    span
 }
 
 /// `principal` as plugins see it: with the name of each role template it holds a live grant

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    KEY, KEY_TENANT_2, MyDatabase, PgSchema, SQLITE, Sluice, TempDir, assert_error, base_toml, plugin_toml,
-    policy_toml,
+    KEY, KEY_TENANT_2, MyDatabase, PgSchema, Process, SQLITE, Sluice, TempDir, assert_error, base_toml,
+    plugin_toml, policy_toml,
 };
 
 pub(crate) const DBA1: &str = "sk_test_access_dba_one";
@@ -1056,65 +1056,6 @@ async fn pending_requests_per_principal_are_capped_and_justifications_bounded() 
     assert_error(status, &answer, "invalid_request");
     let (status, answer) = ask(&sluice, KEY_TENANT_2, body).await;
     assert_error(status, &answer, "invalid_request");
-}
-
-/// A `sluice serve` process of its own, stopped on drop.
-struct Process {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Process {
-    /// Starts `sluice serve` on configuration `toml` in `dir`, on a free port; waits until it
-    /// answers.
-    async fn serve(dir: &Path, toml: &str) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let toml = toml.replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
-        let config = dir.join("sluice.toml");
-        std::fs::write(&config, toml).unwrap();
-        let log = std::fs::File::create(dir.join("sluice.log")).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let process = Process { child, url: format!("http://127.0.0.1:{port}") };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while client.get(format!("{}/healthz", process.url)).send().await.is_err() {
-            let log = std::fs::read_to_string(dir.join("sluice.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "sluice did not start:\n{log}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        process
-    }
-
-    async fn call(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
-        (status, response.json().await.unwrap())
-    }
-
-    async fn run(&self, token: &str, sql: &str) -> (StatusCode, Value) {
-        let body = json!({"datasource": "app", "sql": sql, "params": [], "justification": "ticket 9"});
-        self.call("/v1/query", token, body).await
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

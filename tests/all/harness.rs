@@ -148,7 +148,8 @@ impl Sluice {
         self.send(request).await
     }
 
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+    /// Sends `request` to the router; returns status and JSON body.
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
@@ -364,5 +365,71 @@ where
         if let Some(entry) = self.0.lock().unwrap().get_mut(index) {
             entry.2.push_str(&fields);
         }
+    }
+}
+
+/// A `sluice serve` process of its own, stopped on drop.
+pub struct Process {
+    child: std::process::Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Process {
+    /// Starts `sluice serve` on configuration `toml` in `dir`, on a free port; waits until it
+    /// answers.
+    pub async fn serve(dir: &Path, toml: &str) -> Process {
+        Process::serve_in(dir, toml, "").await
+    }
+
+    /// [`Process::serve`] with `shell` run by bash first, in the same process (`ulimit ...`).
+    pub async fn serve_in(dir: &Path, toml: &str, shell: &str) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let toml = toml.replace("listen = \"127.0.0.1:0\"", &format!("listen = \"127.0.0.1:{port}\""));
+        let config = dir.join("sluice.toml");
+        std::fs::write(&config, toml).unwrap();
+        let log = std::fs::File::create(dir.join("sluice.log")).unwrap();
+        let child = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{shell}\nexec \"$0\" serve --config \"$1\""))
+            .arg(env!("CARGO_BIN_EXE_sluice"))
+            .arg(&config)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let process = Process { child, url: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while client.get(format!("{}/healthz", process.url)).send().await.is_err() {
+            let log = std::fs::read_to_string(dir.join("sluice.log")).unwrap_or_default();
+            assert!(std::time::Instant::now() < deadline, "sluice did not start:\n{log}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        process
+    }
+
+    pub async fn call(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn run(&self, token: &str, sql: &str) -> (StatusCode, Value) {
+        let body = json!({"datasource": "app", "sql": sql, "params": [], "justification": "ticket 9"});
+        self.call("/v1/query", token, body).await
     }
 }

@@ -9,6 +9,8 @@ mod harness;
 
 mod access;
 mod api;
+mod audit;
+mod audit_requests;
 mod auth;
 mod cli;
 mod config;
@@ -21,6 +23,7 @@ mod metrics;
 mod mysql;
 mod native_rls;
 mod noninterference;
+mod otlp;
 mod plugin_cli;
 mod plugins;
 mod plugins_guardrails;

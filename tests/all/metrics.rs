@@ -45,16 +45,21 @@ fn promtool(text: &str) -> (bool, String) {
 #[tokio::test]
 async fn metrics_are_valid_and_move_with_requests() {
     let sluice = Sluice::with_plugins(&format!(
-        "{}{}",
+        "{}{}{}",
         policy_toml(0),
-        plugin_toml("approval", "test-approval", "datasources = [\"other\"]")
+        plugin_toml("approval", "test-approval", "datasources = [\"other\"]"),
+        // Advisory, so it fails on every statement of `app` without refusing any.
+        plugin_toml("trap", "test-trap", "datasources = [\"app\"]\nfail_open = true"),
     ))
     .await;
     let before = scrape(&sluice).await;
     let ok = r#"sluice_queries_total{datasource="app",outcome="ok"}"#;
     let held = r#"sluice_queries_total{datasource="other",outcome="approval_required"}"#;
-    let judged = r#"sluice_plugin_evaluations_total{plugin="approval"}"#;
+    let judged = r#"sluice_plugin_evaluations_total{plugin="approval",verdict="require_approval"}"#;
+    let analysed = r#"sluice_stage_duration_seconds_count{stage="analyse"}"#;
+    let encoded = r#"sluice_stage_duration_seconds_count{stage="encode"}"#;
     let http = r#"sluice_http_requests_total{route="/v1/query",status="200"}"#;
+    let trapped = r#"sluice_plugin_failures_total{kind="trap",plugin="trap"}"#;
     for _ in 0..3 {
         sluice.ok("SELECT 'secret-literal' AS v FROM t", serde_json::json!([])).await;
     }
@@ -68,6 +73,20 @@ async fn metrics_are_valid_and_move_with_requests() {
     assert_eq!(value(&after, held) - value(&before, held), 1.0, "{after}");
     assert_eq!(value(&after, judged) - value(&before, judged), 1.0, "{after}");
     assert_eq!(value(&after, http) - value(&before, http), 3.0, "{after}");
+    assert_eq!(value(&after, trapped) - value(&before, trapped), 3.0, "{after}");
+    // Every statement was analysed (the unparsable one too); only the three that ran were encoded.
+    assert_eq!(value(&after, analysed) - value(&before, analysed), 5.0, "{after}");
+    assert_eq!(value(&after, encoded) - value(&before, encoded), 3.0, "{after}");
+    // Pool gauges, read at each scrape: the configured pool size, nothing lent out now.
+    let max = r#"db_client_connections_max{db_client_connection_pool_name="app"}"#;
+    let configured = sluice.gateway.datasources["app"].settings.pool_size as f64;
+    assert_eq!(value(&after, max), configured, "{after}");
+    let used =
+        r#"db_client_connections{db_client_connection_pool_name="app",db_client_connection_state="used"}"#;
+    assert_eq!(value(&after, used), 0.0, "{after}");
+    let idle =
+        r#"db_client_connections{db_client_connection_pool_name="app",db_client_connection_state="idle"}"#;
+    assert!(value(&after, idle) >= 1.0, "a connection was kept for reuse: {after}");
     assert!(
         after.contains(r#"sluice_queries_total{datasource="app",outcome="sql_parse_error"} 1"#),
         "{after}"
@@ -85,4 +104,38 @@ async fn metrics_are_valid_and_move_with_requests() {
     }
     let (valid, report) = promtool(&after);
     assert!(valid, "promtool check metrics: {report}\n{after}");
+}
+
+/// The shipped Grafana dashboard queries only metrics Sluice serves: a renamed metric fails
+/// here instead of leaving an empty panel.
+#[tokio::test]
+async fn the_dashboard_queries_only_served_metrics() {
+    let sluice = Sluice::with_plugins("").await;
+    let served = sluice.gateway.metrics.families();
+    let path = crate::harness::repo().join("examples/observability/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            // A metric's name is followed by its selector, its range or nothing; a label's
+            // name by `=`, `!`, `,` or `)`.
+            let mut rest = expr;
+            while let Some(start) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                let tail = &rest[start..];
+                let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+                let (word, after) = tail.split_at(end);
+                rest = after;
+                let metric = after.is_empty() || after.starts_with('{') || after.starts_with('[');
+                if !metric || !(word.starts_with("sluice_") || word.starts_with("db_client_")) {
+                    continue;
+                }
+                let family =
+                    ["_bucket", "_count", "_sum"].iter().fold(word, |w, s| w.strip_suffix(s).unwrap_or(w));
+                assert!(served.contains(family), "{family} (panel {}) is not served", panel["title"]);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "the dashboard's queries were read ({checked})");
 }

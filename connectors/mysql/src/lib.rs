@@ -62,7 +62,7 @@ use mysql_async::prelude::Queryable as _;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts};
 use sluice_core::analyse::Dialect;
 use sluice_core::execute::{
-    Catalog, Connector, ExecError, ExecRequest, Mode, ResultSet, SessionSupport, command_tag,
+    Catalog, Connector, ExecError, ExecRequest, Mode, PoolStatus, ResultSet, SessionSupport, command_tag,
 };
 
 /// The pinned `sql_mode`: strict, no zero dates, and none of the modes that change how SQL
@@ -106,6 +106,8 @@ pub struct MySqlConnector {
     writes: Pool,
     opts: Opts,
     connect_timeout: Duration,
+    /// Each pool's most connections.
+    pool_size: usize,
 }
 
 impl MySqlConnector {
@@ -152,6 +154,7 @@ impl MySqlConnector {
             writes: Pool::new(writes.clone()),
             opts: writes,
             connect_timeout: opts.connect_timeout,
+            pool_size: opts.pool_size,
         })
     }
 
@@ -200,6 +203,19 @@ impl Connector for MySqlConnector {
         // A role, set for the statement and unset after it; MySQL has no row-level security
         // to read settings.
         SessionSupport { role: true, settings: false }
+    }
+
+    /// Both pools together: reads and writes share the datasource's gauges.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (mut open, mut idle, mut waiting) = (0, 0, 0);
+        for pool in [&self.reads, &self.writes] {
+            let metrics = pool.metrics();
+            open += metrics.connection_count.load(Relaxed);
+            idle += metrics.connections_in_pool.load(Relaxed);
+            waiting += metrics.active_wait_requests.load(Relaxed);
+        }
+        Some(PoolStatus { idle, in_use: open.saturating_sub(idle), max: 2 * self.pool_size, waiting })
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {

@@ -87,7 +87,9 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime, Timeouts};
 use sluice_core::analyse::Dialect;
-use sluice_core::execute::{Catalog, Connector, ExecError, ExecRequest, ResultSet, SessionSupport};
+use sluice_core::execute::{
+    Catalog, Connector, ExecError, ExecRequest, PoolStatus, ResultSet, SessionSupport,
+};
 use tokio_postgres::NoTls;
 
 use crate::run::Lease;
@@ -200,6 +202,16 @@ impl Connector for PostgresConnector {
 
     fn session_support(&self) -> SessionSupport {
         SessionSupport::FULL
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let status = self.pool.status();
+        Some(PoolStatus {
+            idle: status.available,
+            in_use: status.size.saturating_sub(status.available),
+            max: status.max_size,
+            waiting: status.waiting,
+        })
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {

@@ -49,7 +49,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use sluice_core::analyse::Dialect;
 use sluice_core::execute::{
-    Cancel, Catalog, Column, Connector, ExecError, ExecRequest, Mode, ResultSet, Value, command_tag,
+    Cancel, Catalog, Column, Connector, ExecError, ExecRequest, Mode, PoolStatus, ResultSet, Value,
+    command_tag,
 };
 
 use crate::pool::{Pool, Reuse};
@@ -152,6 +153,10 @@ impl SqliteConnector {
 impl Connector for SqliteConnector {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        Some(self.pool.status())
     }
 
     async fn execute(&self, request: ExecRequest<'_>) -> Result<ResultSet, ExecError> {

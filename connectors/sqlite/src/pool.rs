@@ -3,13 +3,14 @@
 //! dropped instead of being reused.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::config::DbConfig;
 use rusqlite::limits::Limit;
 use rusqlite::{Connection, OpenFlags};
-use sluice_core::execute::ExecError;
+use sluice_core::execute::{ExecError, PoolStatus};
 use tokio::sync::Semaphore;
 
 #[derive(Debug)]
@@ -18,6 +19,9 @@ pub(crate) struct Pool {
     read_only: bool,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    size: usize,
+    /// Requests waiting for a permit, for the pool gauges.
+    waiting: AtomicUsize,
 }
 
 /// What a job on a pooled connection reports besides its result.
@@ -32,7 +36,21 @@ fn unavailable(e: &rusqlite::Error) -> ExecError {
 
 impl Pool {
     pub(crate) fn new(path: PathBuf, size: usize, read_only: bool) -> Pool {
-        Pool { path, read_only, idle: Mutex::new(Vec::new()), permits: Arc::new(Semaphore::new(size)) }
+        Pool {
+            path,
+            read_only,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// The pool's state now.
+    pub(crate) fn status(&self) -> PoolStatus {
+        let in_use = self.size.saturating_sub(self.permits.available_permits());
+        let idle = self.idle.lock().map_or(0, |idle| idle.len());
+        PoolStatus { idle, in_use, max: self.size, waiting: self.waiting.load(Ordering::Relaxed) }
     }
 
     /// Opens a connection: no CREATE (the file must exist), no URI filenames, extension loading
@@ -57,7 +75,12 @@ impl Pool {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> (Result<T, ExecError>, Reuse) + Send + 'static,
     {
-        let permit = match tokio::time::timeout(wait, Arc::clone(&self.permits).acquire_owned()).await {
+        let acquired = {
+            // Counted down however the wait ends, the request's cancellation included.
+            let _waiting = Waiting::count(&self.waiting);
+            tokio::time::timeout(wait, Arc::clone(&self.permits).acquire_owned()).await
+        };
+        let permit = match acquired {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => {
                 return Err(ExecError::Unavailable("the connection pool is closed".into()));
@@ -84,5 +107,21 @@ impl Pool {
         })
         .await;
         joined.unwrap_or_else(|e| Err(ExecError::Unavailable(format!("the SQLite worker failed: {e}"))))
+    }
+}
+
+/// One request waiting for a connection, for as long as it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

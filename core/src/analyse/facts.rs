@@ -185,4 +185,14 @@ pub struct Analysis {
     pub modifiers: super::Modifiers,
     /// The re-serialised statement, verified to re-parse to `statement`.
     pub sql: String,
+    /// [`Analysis::query_text`], worked out on first use.
+    pub(crate) query_text: std::sync::OnceLock<String>,
+}
+
+impl Analysis {
+    /// The statement with its literals replaced by `?`, for telemetry; computed once per
+    /// analysis (and analyses are cached), only when asked for.
+    pub fn query_text(&self) -> &str {
+        self.query_text.get_or_init(|| super::shape::parameterised(&self.statement))
+    }
 }

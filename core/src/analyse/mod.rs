@@ -29,7 +29,9 @@ pub use facts::{
 };
 pub use modifiers::Modifiers;
 pub(crate) use modifiers::print;
+pub(crate) use parse::parse_one;
 pub(crate) use resolve::join_constraint;
+pub use shape::parameterised;
 
 /// Parses text Sluice itself produced (a rewritten statement) and counts its parameters: the
 /// parser and placeholder rules of [`analyse`] without the resolver walk, whose facts the
@@ -61,5 +63,5 @@ pub fn analyse(dialect: Dialect, sql: &str) -> Result<Analysis, AnalyseError> {
     coverage::check(&statement, &visited, kind != StatementKind::Ddl)?;
     let verified = roundtrip::verified_sql(dialect, &statement, modifiers)?;
     literals::check(dialect, sql, &verified)?;
-    Ok(Analysis { facts, references, statement, modifiers, sql: verified })
+    Ok(Analysis { facts, references, statement, modifiers, sql: verified, query_text: Default::default() })
 }

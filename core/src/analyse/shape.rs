@@ -50,6 +50,13 @@ fn literal(expr: &Expr) -> Option<u64> {
 /// that differ only in their constants share a fingerprint (an approval for "this query" then
 /// covers it with other values only where the policy says so).
 pub fn fingerprint(statement: &Statement) -> String {
+    let digest = Sha256::digest(parameterised(statement).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The statement's text with every literal replaced by `?`: what telemetry may show of it
+/// (`db.query.text`), since literals can be data.
+pub fn parameterised(statement: &Statement) -> String {
     let mut normalised = statement.clone();
     let _ = visit_expressions_mut(&mut normalised, |expr| {
         if let Expr::Value(v) = expr
@@ -59,6 +66,5 @@ pub fn fingerprint(statement: &Statement) -> String {
         }
         ControlFlow::<()>::Continue(())
     });
-    let digest = Sha256::digest(normalised.to_string().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    normalised.to_string()
 }

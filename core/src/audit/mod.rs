@@ -13,14 +13,20 @@
 //!
 //! Spans carry facts, never SQL text, parameters or tokens. OpenTelemetry export only adds a
 //! layer to the subscriber; the trace id generated here becomes the OTel trace id then.
+//!
+//! The audit log ([`log`]) is the durable record beside the trace: one hash-chained JSON line
+//! per statement decision, with signed checkpoints.
 
 use std::fmt;
 
+mod context;
+pub mod log;
 pub mod metrics;
 mod record;
 
+pub use context::{TraceParent, continue_trace, sql_comment};
 pub use metrics::Metrics;
-pub use record::RequestRecord;
+pub use record::{RequestRecord, Stage, collection, summary};
 
 /// A request's trace id: 16 random bytes as 32 lowercase hex digits (the W3C trace-id form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

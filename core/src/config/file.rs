@@ -33,6 +33,14 @@ pub struct ConfigFile {
     /// access"). Optional: the defaults keep the store next to this file.
     #[serde(default)]
     pub access: AccessSection,
+    /// `[audit]`: the tamper-evident audit log (see the README's "Audit log"). Default: none;
+    /// an empty `[audit]` table turns it on with the defaults below.
+    #[serde(default)]
+    pub audit: Option<AuditSection>,
+    /// `[telemetry]`: OpenTelemetry export (see the README's "Telemetry"). Optional: without
+    /// it, nothing leaves the process but its logs.
+    #[serde(default)]
+    pub telemetry: super::telemetry::TelemetrySection,
 }
 
 /// `[access]`.
@@ -75,6 +83,57 @@ pub struct AccessSection {
     pub templates: Vec<TemplateSection>,
     /// `[[access.webhooks]]`: receivers of access events. Default none.
     pub webhooks: Vec<WebhookSection>,
+}
+
+/// `[audit]`: one hash-chained JSON line per statement decision, with signed checkpoints.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSection {
+    /// The log file (JSON lines, appended to), relative to this file. Default
+    /// `sluice-audit.jsonl` when `store` is not set. Its directory must exist. One Sluice
+    /// process per file.
+    pub path: Option<PathBuf>,
+    /// Instead of `path`: a PostgreSQL database holding the log (a `postgres://` URL; a
+    /// `?options=-csearch_path%3D<schema>` parameter picks the schema), or `access` for the
+    /// `[access] store`'s PostgreSQL database. Tables are created when missing. Security: the
+    /// URL may hold a password (use `${ENV}`); it is never printed.
+    pub store: Option<String>,
+    /// With `store`: the chain this process writes, 1 to 128 printable ASCII characters.
+    /// Default: the machine's host name. One Sluice process per chain (a second one with the
+    /// same chain does not start), so replicas sharing a database each need their own.
+    pub chain: Option<String>,
+    /// The checkpoint signing key: one line of base64 holding a 32-byte Ed25519 secret key,
+    /// relative to this file. Default `sluice-audit.key`; created (mode 0600) when missing,
+    /// its public key logged. Security: keep it as private as this file, and a copy of the
+    /// public key (`sluice audit public-key`) off the machine.
+    pub signing_key: PathBuf,
+    /// A signed checkpoint after this many records. Default 1000; 1 to 1,000,000.
+    pub checkpoint_every: u64,
+    /// A signed checkpoint after this many seconds when records came since the last one.
+    /// Default 60; 1 to 86,400.
+    pub checkpoint_seconds: u64,
+    /// When a record cannot be written, the statement does not run (`503 unavailable`).
+    /// Default true. False lets statements run unrecorded while the disk is full.
+    pub fail_closed: bool,
+    /// `fdatasync` each batch of records before acknowledging it. Default false: a process
+    /// crash loses nothing either way (lines are written before statements run); a machine
+    /// crash may lose the last batch. Files only: a PostgreSQL commit is durable already.
+    pub sync: bool,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        AuditSection {
+            path: None,
+            store: None,
+            chain: None,
+            signing_key: "sluice-audit.key".into(),
+            checkpoint_every: 1000,
+            checkpoint_seconds: 60,
+            fail_closed: true,
+            sync: false,
+        }
+    }
 }
 
 /// `[[access.webhooks]]`: where access events are posted (see the README's "Notifications").

@@ -10,6 +10,7 @@ pub mod file;
 pub mod policy;
 mod problems;
 mod settings;
+pub mod telemetry;
 
 use std::path::Path;
 
@@ -20,6 +21,7 @@ pub use problems::{ConfigError, Problem, Problems};
 pub use settings::{
     Config, DatasourceKind, DatasourceSettings, Overflow, ServerSettings, Target, redact_url,
 };
+pub use telemetry::{OtlpProtocol, OtlpSettings, TelemetrySettings};
 
 /// Loads and validates the configuration file at `path`, reading `${NAME}` from the process
 /// environment.
@@ -68,7 +70,7 @@ pub fn parse(text: &str, path: &Path, env: impl Fn(&str) -> Option<String>) -> R
         }
     };
     let base_dir = path.parent().unwrap_or(Path::new("."));
-    match settings::validate(&file, base_dir, &mut problems) {
+    match settings::validate(&file, base_dir, &env, &mut problems) {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(fail(problems)),
     }

@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use super::Problems;
 use super::file::{
-    AccessSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection, WebhookSection,
+    AccessSection, AuditSection, ConfigFile, DatasourceSection, ServerSection, TemplateSection,
+    WebhookSection,
 };
 use super::policy::{self, PolicySettings};
 use crate::access::{
     AccessSettings, EventKind, RelationPattern, RoleTemplate, StoreLocation, Webhook, WebhookFormat,
 };
 use crate::analyse::{RelationName, StatementKind};
+use crate::audit::log::{AuditSettings, AuditStore};
 use crate::auth::Authenticator;
 use crate::execute::{Limits, RlsMode, check_role, is_simple_identifier};
 
@@ -30,6 +32,10 @@ pub struct Config {
     pub policy: PolicySettings,
     /// Just-in-time access requests and grants.
     pub access: AccessSettings,
+    /// The tamper-evident audit log; `None` without an `[audit]` table.
+    pub audit: Option<AuditSettings>,
+    /// OpenTelemetry export and trace context.
+    pub telemetry: super::TelemetrySettings,
 }
 
 /// Validated `[server]`.
@@ -163,7 +169,12 @@ const KINDS: [StatementKind; 6] = [
 
 /// Checks `file` completely, recording every problem; returns the runtime configuration only
 /// when there were none. Relative paths are resolved against `base_dir`.
-pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> Option<Config> {
+pub fn validate(
+    file: &ConfigFile,
+    base_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Option<Config> {
     let server = validate_server(&file.server, problems);
     let auth = file.auth.validate(base_dir, problems);
     if file.datasources.is_empty() {
@@ -179,10 +190,112 @@ pub fn validate(file: &ConfigFile, base_dir: &Path, problems: &mut Problems) -> 
     let names = policy::datasource_names(&file.datasources);
     let policy = policy::validate(&file.policy, &file.plugins, &names, base_dir, problems);
     let access = validate_access(&file.access, &file.datasources, base_dir, problems);
+    let audit =
+        file.audit.as_ref().map(|section| validate_audit(section, &file.access.store, base_dir, problems));
+    let telemetry = super::telemetry::validate(&file.telemetry, env, problems);
     if !problems.is_empty() {
         return None;
     }
-    Some(Config { server: server?, auth: auth?, datasources, policy, access })
+    Some(Config { server: server?, auth: auth?, datasources, policy, access, audit, telemetry })
+}
+
+/// `[audit]`: paths relative to the configuration's folder, the log's folder present, an
+/// existing key well-formed (a missing one is created when the log opens); or a PostgreSQL
+/// store (`access`: the `[access] store`'s) and a chain name, by default the host name.
+fn validate_audit(
+    s: &AuditSection,
+    access_store: &str,
+    base_dir: &Path,
+    problems: &mut Problems,
+) -> AuditSettings {
+    check_range(problems, "audit.checkpoint_every", s.checkpoint_every, 1, 1_000_000);
+    check_range(problems, "audit.checkpoint_seconds", s.checkpoint_seconds, 1, 86_400);
+    let signing_key = base_dir.join(&s.signing_key);
+    let mut files = vec![("audit.signing_key", signing_key.clone())];
+    let store = match (&s.path, &s.store) {
+        (Some(_), Some(_)) => {
+            problems
+                .add("audit.store", "set either audit.path (a file) or audit.store (PostgreSQL), not both");
+            AuditStore::File(PathBuf::new())
+        }
+        (path, None) => {
+            let path = base_dir.join(path.as_deref().unwrap_or(Path::new("sluice-audit.jsonl")));
+            files.insert(0, ("audit.path", path.clone()));
+            if path == signing_key {
+                problems.add("audit.signing_key", "must be another file than audit.path");
+            }
+            AuditStore::File(path)
+        }
+        (None, Some(store)) => {
+            let url = if store == "access" {
+                if !is_postgres_url(access_store) {
+                    problems.add(
+                        "audit.store",
+                        "\"access\" names the [access] store's PostgreSQL database, but [access] store is not a \
+                         postgres:// URL",
+                    );
+                }
+                access_store.to_owned()
+            } else {
+                if !is_postgres_url(store) {
+                    problems.add("audit.store", "must be a postgres:// URL, or \"access\"");
+                } else if let Err(e) = store.parse::<tokio_postgres::Config>() {
+                    // The driver's message, never the URL: it may hold a password.
+                    problems.add("audit.store", format!("not a valid PostgreSQL URL: {e}"));
+                }
+                store.clone()
+            };
+            let chain = match &s.chain {
+                Some(chain) => chain.clone(),
+                None => host_name().unwrap_or_default(),
+            };
+            if chain.is_empty()
+                || chain.len() > 128
+                || !chain.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+            {
+                let what =
+                    if s.chain.is_some() { "audit.chain" } else { "audit.chain (the host name, by default)" };
+                problems.add(what, format!("{chain:?} is not 1 to 128 printable ASCII characters"));
+            }
+            AuditStore::Postgres { url, chain }
+        }
+    };
+    if s.chain.is_some() && s.store.is_none() {
+        problems.add("audit.chain", "names a chain in a PostgreSQL store: set audit.store too");
+    }
+    for (key, file) in files.iter().map(|(key, file)| (*key, file)) {
+        if file.as_os_str().is_empty() || file.is_dir() {
+            problems.add(key, format!("{} is a directory, not a file", file.display()));
+        } else if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.is_dir()) {
+            problems.add(key, format!("the directory {} does not exist", dir.display()));
+        }
+    }
+    if signing_key.is_file()
+        && let Err(e) = crate::audit::log::check_signing_key_file(&signing_key)
+    {
+        problems.add("audit.signing_key", e.to_string());
+    }
+    AuditSettings {
+        store,
+        signing_key,
+        checkpoint_every: s.checkpoint_every,
+        checkpoint_interval: Duration::from_secs(s.checkpoint_seconds),
+        fail_closed: s.fail_closed,
+        sync: s.sync,
+    }
+}
+
+fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The machine's host name (Linux), read once when the configuration is validated.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|file| std::fs::read_to_string(file).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
 }
 
 fn validate_access(

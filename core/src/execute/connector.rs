@@ -63,12 +63,31 @@ pub trait Connector: Send + Sync + 'static {
         SessionSupport::NONE
     }
 
+    /// The connection pool's state now, for the pool gauges of `/metrics`; `None` when the
+    /// connector cannot tell.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+
     /// Checks that the database answers (used by `/readyz` and `sluice check`).
     async fn ping(&self) -> Result<(), ExecError>;
 
     /// Lists every table and view the connection can see, with their columns, and the schemas
     /// unqualified names resolve in. Read fresh on every call; callers cache it.
     async fn catalog(&self) -> Result<Catalog, ExecError>;
+}
+
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Connections open and idle.
+    pub idle: usize,
+    /// Connections lent to a statement.
+    pub in_use: usize,
+    /// The most connections the pool opens.
+    pub max: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
 }
 
 /// The parts of a [`Session`](super::Session) a connector can apply to one statement.

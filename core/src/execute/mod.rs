@@ -13,7 +13,9 @@ mod value;
 pub use cache::{CatalogCache, MIN_RELOAD};
 pub use cancel::Cancel;
 pub use catalog::{Catalog, CatalogColumn, NameFolding, RelationInfo, RelationKind};
-pub use connector::{Connector, ExecError, ExecRequest, Limits, Mode, SessionSupport, command_tag};
+pub use connector::{
+    Connector, ExecError, ExecRequest, Limits, Mode, PoolStatus, SessionSupport, command_tag,
+};
 pub use session::{
     PRINCIPAL_SETTING, RlsMode, SETTING_PREFIX, Session, SessionAsk, SessionRefusal, check_role,
     is_simple_identifier, session_for,

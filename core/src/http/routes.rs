@@ -75,6 +75,11 @@ pub async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response
     if let Ok(pending) = gateway.access.pending_count().await {
         gateway.metrics.set_pending(pending);
     }
+    for (name, ds) in &gateway.datasources {
+        if let Some(status) = ds.connector.pool_status() {
+            gateway.metrics.set_pool(name, status);
+        }
+    }
     ([(axum::http::header::CONTENT_TYPE, crate::audit::metrics::CONTENT_TYPE)], gateway.metrics.render())
 }
 

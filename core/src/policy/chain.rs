@@ -38,10 +38,12 @@ pub fn combine(results: Vec<PluginResult>) -> ChainOutcome {
             Ok(decision) => decision,
             Err(failure) if fail_open => {
                 tracing::warn!(plugin, kind = failure.kind.name(), "advisory plugin failed; ignored");
+                out.failures.push((plugin.clone(), failure.kind));
                 out.annotations.insert(format!("{plugin}.failure"), failure.kind.name().to_string());
                 continue;
             }
             Err(failure) => {
+                out.failures.push((plugin.clone(), failure.kind));
                 denials.push(Denial { plugin, reason: failure.message, failure: Some(failure.kind) });
                 continue;
             }

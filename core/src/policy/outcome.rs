@@ -219,6 +219,8 @@ pub struct ChainOutcome {
     pub annotations: BTreeMap<String, String>,
     /// The plugins that judged the statement, in order.
     pub plugins: Vec<String>,
+    /// The plugins that failed, advisory ones included, with how.
+    pub failures: Vec<(String, FailureKind)>,
 }
 
 impl ChainOutcome {
@@ -232,6 +234,38 @@ impl ChainOutcome {
             role: None,
             annotations: BTreeMap::new(),
             plugins: Vec::new(),
+            failures: Vec::new(),
         }
+    }
+
+    /// Each plugin's own verdict, in chain order: `allow`, `deny`, `require_approval`,
+    /// `failed` (a failure, which denies), or `advisory` for a `fail_open` plugin, whose
+    /// verdict does not count.
+    pub fn verdicts(&self) -> impl Iterator<Item = (&str, &'static str)> {
+        let denied = match &self.verdict {
+            ChainVerdict::Deny(denials) => denials.as_slice(),
+            _ => &[],
+        };
+        let asked = match &self.verdict {
+            ChainVerdict::RequireApproval(request) => request.plugins.as_slice(),
+            _ => &[],
+        };
+        self.plugins.iter().map(move |plugin| {
+            let verdict = if let Some(denial) = denied.iter().find(|d| d.plugin == *plugin) {
+                if denial.failure.is_some() { "failed" } else { "deny" }
+            } else if asked.contains(plugin) {
+                "require_approval"
+            } else if self.failures.iter().any(|(p, _)| p == plugin)
+                || self
+                    .annotations
+                    .keys()
+                    .any(|k| k.strip_prefix(plugin.as_str()) == Some(".advisory_verdict"))
+            {
+                "advisory"
+            } else {
+                "allow"
+            };
+            (plugin.as_str(), verdict)
+        })
     }
 }

@@ -133,9 +133,21 @@ pub struct Rewritten {
     pub origins: Vec<Origin>,
     /// Which output columns are masked.
     pub masks: OutputMasks,
+    /// [`Rewritten::query_text`], worked out on first use.
+    query_text: std::sync::OnceLock<String>,
 }
 
 impl Rewritten {
+    /// `sql` with its literals (the caller's constants, the masks' own) replaced by `?`, for
+    /// telemetry; computed once per rewrite (reads' rewrites are cached), only when asked for.
+    pub fn query_text(&self, dialect: Dialect) -> &str {
+        self.query_text.get_or_init(|| match crate::analyse::parse_one(dialect, &self.sql) {
+            Ok((statement, _)) => crate::analyse::parameterised(&statement),
+            // It parsed when it was verified; never show text that was not normalised.
+            Err(_) => String::new(),
+        })
+    }
+
     /// The parameters of this rewrite for another principal and caller parameters, or `None`
     /// when one has no value (a principal without an attribute a filter binds): only the full
     /// rewrite may turn that into its error.
@@ -212,7 +224,7 @@ pub fn rewrite(input: RewriteInput<'_>) -> Result<Rewritten, RewriteError> {
             tracing::warn!(detail = detail.as_str(), "rewritten statement failed verification");
         }
     })?;
-    Ok(Rewritten { sql, params: bound.values, origins: bound.origins, masks })
+    Ok(Rewritten { sql, params: bound.values, origins: bound.origins, masks, query_text: Default::default() })
 }
 
 /// The fixpoint check: the final text must parse back to the rewritten AST (placeholders
