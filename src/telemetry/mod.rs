@@ -86,6 +86,8 @@ pub fn init(format: LogFormat, settings: &TelemetrySettings) -> anyhow::Result<T
         .with_location(false)
         .with_threads(false)
         .with_target(false)
+        // Busy/idle times per span would cost a clock read at every poll of every stage.
+        .with_tracked_inactivity(false)
         .with_filter(wanted);
     tracing_subscriber::registry()
         .with(log_layer(format))
