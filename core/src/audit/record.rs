@@ -34,9 +34,11 @@ pub struct RequestRecord {
     pub verdicts: Vec<(String, &'static str)>,
     /// Plugins that failed, and how.
     pub failures: Vec<(String, FailureKind)>,
-    /// Masked columns, `relation.column:mask`, when the statement was rewritten.
+    /// Masked columns, `relation.column:mask`, when the statement was rewritten and something
+    /// reads them (the audit log, a recorded span).
     pub masks: Vec<String>,
-    /// Relations a row filter applied to, when the statement was rewritten.
+    /// Relations a row filter applied to, when the statement was rewritten and something
+    /// reads them.
     pub filters: Vec<String>,
     /// The grant it ran under.
     pub grant: Option<String>,
